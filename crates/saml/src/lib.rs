@@ -1,0 +1,1 @@
+pub fn configure(_: &mut actix_web::web::ServiceConfig) {}

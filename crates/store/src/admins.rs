@@ -1,0 +1,131 @@
+//! Administrator accounts of the console. Only password hashes are stored.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::schema::admins;
+use crate::{AdminId, DbConnection, StorageError, now_millis};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Admin {
+    pub id: AdminId,
+    pub username: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub failed_logins: i32,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = admins)]
+struct AdminRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    failed_logins: i32,
+    locked_until: Option<i64>,
+    created_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl From<AdminRow> for Admin {
+    fn from(row: AdminRow) -> Self {
+        Admin {
+            id: AdminId::from_db(row.id),
+            username: row.username,
+            password_hash: row.password_hash,
+            failed_logins: row.failed_logins,
+            locked_until: row.locked_until,
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
+        }
+    }
+}
+
+/// An admin user name: 1 to 64 characters of letters, digits and `._@-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminName(String);
+
+impl AdminName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err("an admin user name has 1 to 64 characters".to_owned());
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+        {
+            return Err(format!(
+                "'{name}' is not a valid admin user name (letters, digits and . _ @ - only)"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAdminError {
+    #[error("an admin named '{0}' already exists")]
+    NameTaken(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Stores a new admin with an already computed password hash.
+pub fn create(
+    conn: &mut DbConnection,
+    username: &AdminName,
+    password_hash: &str,
+) -> Result<Admin, CreateAdminError> {
+    let row = AdminRow {
+        id: AdminId::generate().as_str().to_owned(),
+        username: username.as_str().to_owned(),
+        password_hash: password_hash.to_owned(),
+        failed_logins: 0,
+        locked_until: None,
+        created_at: now_millis(),
+        last_login_at: None,
+    };
+    diesel::insert_into(admins::table)
+        .values((
+            admins::id.eq(&row.id),
+            admins::username.eq(&row.username),
+            admins::password_hash.eq(&row.password_hash),
+            admins::failed_logins.eq(row.failed_logins),
+            admins::created_at.eq(row.created_at),
+        ))
+        .execute(conn)
+        .map_err(|e| match StorageError::from(e) {
+            e if e.is_conflict_on("admins_username_lower") => {
+                CreateAdminError::NameTaken(username.as_str().to_owned())
+            }
+            e => CreateAdminError::Storage(e),
+        })?;
+    Ok(row.into())
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Finds an admin by user name, regardless of case.
+pub fn find_by_username(
+    conn: &mut DbConnection,
+    username: &str,
+) -> Result<Option<Admin>, StorageError> {
+    let row = admins::table
+        .filter(lower(admins::username).eq(username.to_lowercase()))
+        .select(AdminRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Admin::from))
+}
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, StorageError> {
+    Ok(admins::table.count().get_result(conn)?)
+}

@@ -1,0 +1,196 @@
+//! The one portable diesel schema shared by both backends.
+//!
+//! Written by hand to match `migrations/{sqlite,postgres}`: only types both backends map the
+//! same way (`Text`, `BigInt`, `Integer`, `Bool`). Times are epoch milliseconds in `BigInt`.
+
+diesel::table! {
+    nodes (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    admins (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        failed_logins -> Integer,
+        locked_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        last_login_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    admin_sessions (id_hash) {
+        id_hash -> Text,
+        admin_id -> Text,
+        csrf_token -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sso_methods (sso_id) {
+        sso_id -> BigInt,
+        node_id -> BigInt,
+        name -> Text,
+        sp_entity_id -> Nullable<Text>,
+        sp_key_pem -> Text,
+        sp_cert_pem -> Text,
+        idp_entity_id -> Nullable<Text>,
+        idp_metadata_xml -> Nullable<Text>,
+        idp_sso_post_url -> Nullable<Text>,
+        idp_sso_redirect_url -> Nullable<Text>,
+        idp_slo_url -> Nullable<Text>,
+        idp_certs_json -> Text,
+        jit -> Bool,
+        idp_initiated -> Bool,
+        clock_skew_secs -> Integer,
+        sign_requests -> Bool,
+        allow_sha1 -> Bool,
+        require_signed -> Text,
+        attr_email -> Nullable<Text>,
+        attr_first_name -> Nullable<Text>,
+        attr_last_name -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sso_domains (domain) {
+        domain -> Text,
+        sso_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    scim_methods (node_id) {
+        node_id -> BigInt,
+        token_hash -> Text,
+        status -> Text,
+        hard_delete -> Bool,
+        username_policy -> Text,
+        created_at -> BigInt,
+        token_created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        node_id -> BigInt,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        email -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        attributes -> Text,
+        status -> Text,
+        provenance -> Text,
+        scim_visible -> Bool,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        node_id -> BigInt,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        status -> Text,
+        provenance -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    memberships (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        node_id -> Nullable<BigInt>,
+        at -> BigInt,
+        kind -> Text,
+        actor -> Text,
+        target -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        node_id -> BigInt,
+        sso_id -> Nullable<BigInt>,
+        name_id -> Nullable<Text>,
+        session_index -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authn_requests (id) {
+        id -> Text,
+        sso_id -> BigInt,
+        relay_state -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    seen_assertions (sso_id, assertion_id) {
+        sso_id -> BigInt,
+        assertion_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(admin_sessions -> admins (admin_id));
+diesel::joinable!(sso_methods -> nodes (node_id));
+diesel::joinable!(sso_domains -> sso_methods (sso_id));
+diesel::joinable!(scim_methods -> nodes (node_id));
+diesel::joinable!(users -> nodes (node_id));
+diesel::joinable!(teams -> nodes (node_id));
+diesel::joinable!(memberships -> teams (team_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(authn_requests -> sso_methods (sso_id));
+diesel::joinable!(seen_assertions -> sso_methods (sso_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    nodes,
+    admins,
+    admin_sessions,
+    sso_methods,
+    sso_domains,
+    scim_methods,
+    users,
+    teams,
+    memberships,
+    events,
+    sessions,
+    authn_requests,
+    seen_assertions,
+);

@@ -1,0 +1,13 @@
+DROP TABLE seen_assertions;
+DROP TABLE authn_requests;
+DROP TABLE sessions;
+DROP TABLE events;
+DROP TABLE memberships;
+DROP TABLE teams;
+DROP TABLE users;
+DROP TABLE scim_methods;
+DROP TABLE sso_domains;
+DROP TABLE sso_methods;
+DROP TABLE admin_sessions;
+DROP TABLE admins;
+DROP TABLE nodes;
