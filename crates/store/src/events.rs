@@ -26,7 +26,9 @@ impl Outcome {
         match raw {
             "success" => Ok(Outcome::Success),
             "failure" => Ok(Outcome::Failure),
-            other => Err(StorageError::Corrupt(format!("unknown event outcome '{other}'"))),
+            other => Err(StorageError::Corrupt(format!(
+                "unknown event outcome '{other}'"
+            ))),
         }
     }
 }

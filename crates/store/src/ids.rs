@@ -146,8 +146,16 @@ mod tests {
 
     #[test]
     fn numeric_ids_parse_digits_only() {
-        assert_eq!("123456789012".parse::<SsoId>().unwrap().get(), 123_456_789_012);
-        assert!("12ab".parse::<NodeId>().unwrap_err().contains("not a node id"));
+        assert_eq!(
+            "123456789012".parse::<SsoId>().unwrap().get(),
+            123_456_789_012
+        );
+        assert!(
+            "12ab"
+                .parse::<NodeId>()
+                .unwrap_err()
+                .contains("not a node id")
+        );
         assert!("-5".parse::<NodeId>().is_err());
         assert!("0".parse::<NodeId>().is_err());
         assert!("99999999999999999999999".parse::<NodeId>().is_err());

@@ -54,7 +54,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +80,10 @@ impl Store {
         drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
-            .min_idle(Some(1))
+            // No idle minimum: r2d2 would replenish it from a background thread, and a libpq
+            // connection still being opened there when a short-lived command exits crashes the
+            // process inside OpenSSL's exit handlers. Connections are opened on demand instead.
+            .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
             .build(ConnectionManager::new(url.clone()))?;
         Ok(Self {
@@ -113,7 +118,9 @@ impl Store {
         match joined {
             Ok(result) => result,
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(err) => Err(StorageError::Corrupt(format!("database task cancelled: {err}"))),
+            Err(err) => Err(StorageError::Corrupt(format!(
+                "database task cancelled: {err}"
+            ))),
         }
     }
 

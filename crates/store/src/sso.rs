@@ -72,7 +72,9 @@ pub fn create(conn: &mut DbConnection, new: &NewSsoMethod<'_>) -> Result<SsoId, 
             Err(e) => return Err(e),
         }
     }
-    Err(StorageError::Corrupt("could not allocate a free SSO id".to_owned()))
+    Err(StorageError::Corrupt(
+        "could not allocate a free SSO id".to_owned(),
+    ))
 }
 
 pub fn get_summary(

@@ -80,10 +80,10 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
@@ -116,7 +116,9 @@ fn postgres_admin_url() -> Option<&'static str> {
 
 /// `postgres://u@h:5432/postgres?x=y` with database `name` instead of `postgres`.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_end = base[scheme_end..]
         .find('/')
@@ -137,6 +139,9 @@ mod tests {
             super::replace_database("postgres://p@h:5432/postgres?sslmode=disable", "x"),
             "postgres://p@h:5432/x?sslmode=disable"
         );
-        assert_eq!(super::replace_database("postgres://p@h", "x"), "postgres://p@h/x");
+        assert_eq!(
+            super::replace_database("postgres://p@h", "x"),
+            "postgres://p@h/x"
+        );
     }
 }

@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn bad_urls_say_why() {
         let err = DatabaseUrl::parse("mysql://root@localhost/x").unwrap_err();
-        assert!(err.to_string().contains("unsupported scheme 'mysql'"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported scheme 'mysql'"),
+            "{err}"
+        );
         let err = DatabaseUrl::parse("idgate.db").unwrap_err();
         assert!(err.to_string().contains("expected sqlite://PATH"), "{err}");
         let err = DatabaseUrl::parse("sqlite://").unwrap_err();

@@ -6,8 +6,8 @@ use std::path::Path;
 use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::testing::TestDatabase;
 use idgate_store::{
-    Backend, DatabaseUrl, PoolOptions, Store, StorageError, admins, events, migration_names,
-    nodes, sso,
+    Backend, DatabaseUrl, PoolOptions, StorageError, Store, admins, events, migration_names, nodes,
+    sso,
 };
 
 fn open(db: &TestDatabase) -> Store {
@@ -15,7 +15,9 @@ fn open(db: &TestDatabase) -> Store {
 }
 
 fn folder_names(dir: &str) -> BTreeSet<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(dir);
     std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("read {}: {e}", root.display()))
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -27,25 +29,40 @@ fn both_migration_folders_hold_the_same_migrations() {
     let sqlite = folder_names("sqlite");
     let postgres = folder_names("postgres");
     assert!(!sqlite.is_empty());
-    assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
+    assert_eq!(
+        sqlite, postgres,
+        "migrations/sqlite and migrations/postgres differ"
+    );
     for name in &sqlite {
         for dir in ["sqlite", "postgres"] {
             let migration = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../migrations")
                 .join(dir)
                 .join(name);
-            assert!(migration.join("up.sql").is_file(), "{dir}/{name}/up.sql missing");
-            assert!(migration.join("down.sql").is_file(), "{dir}/{name}/down.sql missing");
+            assert!(
+                migration.join("up.sql").is_file(),
+                "{dir}/{name}/up.sql missing"
+            );
+            assert!(
+                migration.join("down.sql").is_file(),
+                "{dir}/{name}/down.sql missing"
+            );
         }
     }
-    assert_eq!(migration_names(Backend::Sqlite), migration_names(Backend::Postgres));
+    assert_eq!(
+        migration_names(Backend::Sqlite),
+        migration_names(Backend::Postgres)
+    );
 }
 
 #[tokio::test]
 async fn migrations_run_once_and_leave_the_database_ready() {
     for db in TestDatabase::all() {
         let store = open(&db);
-        store.ready().await.unwrap_or_else(|e| panic!("{:?}: {e}", db.backend()));
+        store
+            .ready()
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {e}", db.backend()));
         // A second start finds nothing to do.
         let again = Store::open(&db.url, &PoolOptions::default(), true).unwrap();
         again.ready().await.unwrap();
@@ -57,7 +74,11 @@ async fn an_unmigrated_database_is_not_ready() {
     for db in TestDatabase::all() {
         let store = Store::open(&db.url, &PoolOptions::default(), false).unwrap();
         let err = store.ready().await.unwrap_err();
-        assert!(matches!(err, StorageError::Migration(_)), "{:?}: {err}", db.backend());
+        assert!(
+            matches!(err, StorageError::Migration(_)),
+            "{:?}: {err}",
+            db.backend()
+        );
     }
 }
 
@@ -88,7 +109,9 @@ async fn nodes_are_created_listed_and_unique_by_name_in_any_case() {
 
         let other = nodes::NodeName::parse("Globex").unwrap();
         store
-            .run(move |c| nodes::create(c, &other).map_err(|e| StorageError::Corrupt(e.to_string())))
+            .run(move |c| {
+                nodes::create(c, &other).map_err(|e| StorageError::Corrupt(e.to_string()))
+            })
             .await
             .unwrap();
         let listed = store.run(nodes::list).await.unwrap();
@@ -104,8 +127,16 @@ async fn nodes_are_created_listed_and_unique_by_name_in_any_case() {
 #[test]
 fn node_names_are_validated() {
     assert!(nodes::NodeName::parse("   ").unwrap_err().contains("empty"));
-    assert!(nodes::NodeName::parse(&"x".repeat(201)).unwrap_err().contains("200"));
-    assert!(nodes::NodeName::parse("a\nb").unwrap_err().contains("control"));
+    assert!(
+        nodes::NodeName::parse(&"x".repeat(201))
+            .unwrap_err()
+            .contains("200")
+    );
+    assert!(
+        nodes::NodeName::parse("a\nb")
+            .unwrap_err()
+            .contains("control")
+    );
 }
 
 #[tokio::test]
@@ -116,14 +147,27 @@ async fn admins_are_unique_and_found_regardless_of_case() {
         let first = name.clone();
         store
             .run(move |c| {
-                admins::create(c, &first, "$argon2id$fake").map_err(|e| StorageError::Corrupt(e.to_string()))
+                admins::create(c, &first, "$argon2id$fake")
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))
             })
             .await
             .unwrap();
         let dup = admins::AdminName::parse("root").unwrap();
-        let err = store.run(move |c| Ok(admins::create(c, &dup, "x"))).await.unwrap().unwrap_err();
-        assert!(matches!(err, admins::CreateAdminError::NameTaken(_)), "{:?}: {err}", db.backend());
-        let found = store.run(|c| admins::find_by_username(c, "ROOT")).await.unwrap().unwrap();
+        let err = store
+            .run(move |c| Ok(admins::create(c, &dup, "x")))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(err, admins::CreateAdminError::NameTaken(_)),
+            "{:?}: {err}",
+            db.backend()
+        );
+        let found = store
+            .run(|c| admins::find_by_username(c, "ROOT"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.username, "Root");
         assert_eq!(store.run(admins::count).await.unwrap(), 1);
     }
@@ -171,9 +215,17 @@ async fn events_are_recorded_and_read_newest_first() {
             })
             .await
             .unwrap();
-        let of_node = store.run(move |c| events::latest(c, Some(node_id), 10)).await.unwrap();
+        let of_node = store
+            .run(move |c| events::latest(c, Some(node_id), 10))
+            .await
+            .unwrap();
         let kinds: Vec<_> = of_node.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["user_deprovision", "user_create_provision"], "{:?}", db.backend());
+        assert_eq!(
+            kinds,
+            ["user_deprovision", "user_create_provision"],
+            "{:?}",
+            db.backend()
+        );
         let all = store.run(|c| events::latest(c, None, 10)).await.unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].outcome, Outcome::Failure);
@@ -230,9 +282,19 @@ async fn sso_methods_get_twelve_digit_ids_within_their_node() {
             .await
             .unwrap();
         assert_eq!(sso_id.to_string().len(), 12);
-        let summary = store.run(move |c| sso::get_summary(c, sso_id)).await.unwrap().unwrap();
-        assert_eq!((summary.node_id, summary.sp_cert_pem.as_str()), (node.id, "cert"));
-        let listed = store.run(move |c| sso::list_for_node(c, node.id)).await.unwrap();
+        let summary = store
+            .run(move |c| sso::get_summary(c, sso_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (summary.node_id, summary.sp_cert_pem.as_str()),
+            (node.id, "cert")
+        );
+        let listed = store
+            .run(move |c| sso::list_for_node(c, node.id))
+            .await
+            .unwrap();
         assert_eq!(listed, vec![summary]);
     }
 }
@@ -266,7 +328,11 @@ fn an_unreachable_postgres_reports_the_real_error() {
     let err = Store::open(&url, &PoolOptions::default(), true).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, StorageError::Connect { .. }), "{message}");
-    assert!(message.starts_with("cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:1/nothing"), "{message}");
+    assert!(
+        message
+            .starts_with("cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:1/nothing"),
+        "{message}"
+    );
     assert!(message.to_lowercase().contains("refused"), "{message}");
 }
 
