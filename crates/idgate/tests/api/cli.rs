@@ -126,6 +126,9 @@ fn admin_create_reads_the_password_from_stdin() {
     assert_eq!(without_flag.status.code(), Some(2), "usage errors exit 2");
 }
 
+/// Environment, arguments, and the text the error line must contain.
+type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, String);
+
 #[test]
 fn bad_configuration_gives_one_readable_line_and_exit_1() {
     let cwd = tempfile::tempdir().unwrap();
@@ -134,7 +137,6 @@ fn bad_configuration_gives_one_readable_line_and_exit_1() {
     let blocker = cwd.path().join("a-file");
     std::fs::write(&blocker, "").unwrap();
     let unwritable = blocker.join("data");
-    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, String);
     let cases: Vec<Case> = vec![
         (
             vec![],
