@@ -94,11 +94,11 @@ pub fn create(conn: &mut DbConnection, name: &NodeName) -> Result<Node, CreateNo
     Err(StorageError::Corrupt("could not allocate a free node id".to_owned()).into())
 }
 
-/// Every node, oldest first.
+/// Every node, by name.
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Node>, StorageError> {
     let rows = nodes::table
         .select(NodeRow::as_select())
-        .order((nodes::created_at.asc(), nodes::id.asc()))
+        .order((nodes::name.asc(), nodes::id.asc()))
         .load(conn)?;
     Ok(rows.into_iter().map(Node::from).collect())
 }

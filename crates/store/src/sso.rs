@@ -95,7 +95,7 @@ pub fn list_for_node(
 ) -> Result<Vec<SsoMethodSummary>, StorageError> {
     let rows = sso_methods::table
         .filter(sso_methods::node_id.eq(node_id.get()))
-        .order(sso_methods::created_at.asc())
+        .order((sso_methods::created_at.asc(), sso_methods::sso_id.asc()))
         .select(SummaryRow::as_select())
         .load(conn)?;
     Ok(rows.into_iter().map(SsoMethodSummary::from).collect())
