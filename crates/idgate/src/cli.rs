@@ -15,6 +15,8 @@ use crate::config::Config;
 use crate::startup::{Application, open_store};
 use crate::{password, telemetry};
 
+mod provisioning;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "idgate",
@@ -42,6 +44,12 @@ pub enum Command {
     /// Manage administrator accounts of the console.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// SCIM provisioning methods (one per node).
+    #[command(subcommand)]
+    Scim(provisioning::ScimCommand),
+    /// Teams (SCIM groups) and their approval queue.
+    #[command(subcommand)]
+    Team(provisioning::TeamCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +86,19 @@ pub struct Output {
     pub json: bool,
 }
 
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn is_on(self) -> bool {
+        self == Switch::On
+    }
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
@@ -107,6 +128,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Create { username, .. }) => {
             admin_create(&open_store(&config, true).await?, &username).await?;
         }
+        Command::Scim(cmd) => {
+            provisioning::scim(&open_store(&config, true).await?, &config, cmd).await?;
+        }
+        Command::Team(cmd) => provisioning::team(&open_store(&config, true).await?, cmd).await?,
     }
     Ok(())
 }
@@ -173,7 +198,7 @@ async fn admin_create(store: &Store, username: &str) -> anyhow::Result<()> {
 }
 
 /// Records a command-line admin action in the audit log.
-fn audit(
+pub(crate) fn audit(
     conn: &mut idgate_store::DbConnection,
     kind: &str,
     target: &str,
@@ -197,7 +222,7 @@ fn audit(
     )
 }
 
-fn rfc3339(millis: i64) -> String {
+pub(crate) fn rfc3339(millis: i64) -> String {
     let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default());
     humantime::format_rfc3339_seconds(time).to_string()
 }

@@ -5,7 +5,8 @@
 //! only in a process's memory, so that any number of idgate replicas behave as one.
 //!
 //! Callers use [`Store`]: [`Store::run`] is the one place where blocking diesel work leaves the
-//! async executor, and the repository modules ([`nodes`], [`admins`], [`events`], [`sso`])
+//! async executor, and the repository modules ([`nodes`], [`admins`], [`events`], [`sso`],
+//! [`scim`], [`users`], [`teams`])
 //! hold the queries.
 
 mod conn;
@@ -17,7 +18,11 @@ mod url;
 pub mod admins;
 pub mod events;
 pub mod nodes;
+pub mod predicate;
+pub mod scim;
 pub mod sso;
+pub mod teams;
+pub mod users;
 
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -58,6 +63,15 @@ impl std::fmt::Debug for Store {
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
+}
+
+/// Runs `f` in a database transaction: committed when it returns `Ok`, rolled back otherwise.
+pub fn transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StorageError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StorageError>,
+{
+    use diesel::Connection;
+    conn.transaction(f)
 }
 
 impl Store {

@@ -93,6 +93,8 @@ CREATE UNIQUE INDEX users_node_user_name ON users (node_id, lower(user_name));
 CREATE INDEX users_node_external_id ON users (node_id, external_id);
 CREATE INDEX users_node_email ON users (node_id, lower(email));
 CREATE INDEX users_node_display_name ON users (node_id, display_name);
+-- Paging walks this index alone (ids first, rows after).
+CREATE INDEX users_node_order ON users (node_id, scim_visible, id);
 
 CREATE TABLE teams (
     id              TEXT PRIMARY KEY NOT NULL,
@@ -107,6 +109,7 @@ CREATE TABLE teams (
 );
 CREATE UNIQUE INDEX teams_node_display_name ON teams (node_id, lower(display_name));
 CREATE INDEX teams_node_external_id ON teams (node_id, external_id);
+CREATE INDEX teams_node_order ON teams (node_id, id);
 
 CREATE TABLE memberships (
     team_id     TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,

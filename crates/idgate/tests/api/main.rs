@@ -4,4 +4,6 @@ mod cli;
 mod helpers;
 mod ops;
 mod routes;
+mod scim;
+mod scim_groups;
 mod tls;

@@ -66,17 +66,3 @@ async fn the_sp_certificate_downloads_as_pem() {
         }
     }
 }
-
-#[tokio::test]
-async fn unknown_scim_endpoints_answer_with_scim_errors() {
-    let app = spawn_app(TestDatabase::sqlite()).await;
-    let res = app.get("/api/rest/scim/v2/1234567890123456/Nothing").await;
-    assert_eq!(res.status(), 404);
-    assert_eq!(res.headers()["content-type"], "application/scim+json");
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(
-        body["schemas"][0],
-        "urn:ietf:params:scim:api:messages:2.0:Error"
-    );
-    assert_eq!(body["status"], "404");
-}

@@ -1,0 +1,247 @@
+//! `idgate scim …` and `idgate team …`: the provisioning method and the team approval queue.
+
+use anyhow::{anyhow, bail};
+use clap::Subcommand;
+use idgate_store::events::{NewEvent, Outcome};
+use idgate_store::scim::{self as scim_store, TokenChange, UserNamePolicy};
+use idgate_store::teams::{self, TeamStatus};
+use idgate_store::{NodeId, Store, TeamId, events, nodes};
+use serde_json::json;
+
+use super::{Output, Switch, rfc3339};
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// Generate the node's SCIM token (rotating it if one exists: the old one stops working).
+    Enable {
+        node_id: NodeId,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show the node's SCIM method: base URL, status, last use, options.
+    Show {
+        node_id: NodeId,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Change the node's SCIM options.
+    Set {
+        node_id: NodeId,
+        /// Whether a client's DELETE removes the user instead of locking it.
+        #[arg(long, value_enum)]
+        hard_delete: Option<Switch>,
+        /// What a create whose userName is not its email gets.
+        #[arg(long, value_enum)]
+        username_policy: Option<Policy>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Policy {
+    Accept,
+    Refuse,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// List teams awaiting approval (`--pending`), optionally of one node.
+    List {
+        /// Only teams awaiting approval (the approval queue).
+        #[arg(long, required = true)]
+        pending: bool,
+        #[arg(long)]
+        node: Option<NodeId>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Approve one or more pending teams.
+    Approve {
+        #[arg(required = true)]
+        team_ids: Vec<TeamId>,
+    },
+}
+
+fn scim_base(config: &Config, node: NodeId) -> String {
+    format!("{}{}/{node}", config.base_url, idgate_scim::SCIM_PREFIX)
+}
+
+/// Generates (or rotates) a node's token and prints it once.
+async fn enable(
+    store: &Store,
+    config: &Config,
+    node_id: NodeId,
+    output: &Output,
+) -> anyhow::Result<()> {
+    let token = idgate_scim::auth::generate_token();
+    let hash = token.hash.clone();
+    let change = store
+        .run(move |c| {
+            if nodes::get(c, node_id)?.is_none() {
+                return Ok(None);
+            }
+            let change = scim_store::set_token(c, node_id, &hash)?;
+            events::record(
+                c,
+                &NewEvent {
+                    node_id: Some(node_id),
+                    kind: "scim_token_generated",
+                    actor: "cli",
+                    target: None,
+                    outcome: Outcome::Success,
+                    detail: if change == TokenChange::Rotated {
+                        "rotated; the previous token no longer works"
+                    } else {
+                        ""
+                    },
+                },
+            )?;
+            Ok(Some(change))
+        })
+        .await?
+        .ok_or_else(|| anyhow!("no node with id {node_id}"))?;
+    let base_url = scim_base(config, node_id);
+    if output.json {
+        println!(
+            "{}",
+            json!({"base_url": base_url, "token": token.token, "rotated": change == TokenChange::Rotated})
+        );
+    } else {
+        println!("SCIM base URL: {base_url}");
+        println!(
+            "Token (shown only now; store it in the IdP): {}",
+            token.token
+        );
+        if change == TokenChange::Rotated {
+            println!("The previous token no longer works.");
+        }
+    }
+    Ok(())
+}
+
+pub async fn scim(store: &Store, config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
+    match cmd {
+        ScimCommand::Enable { node_id, output } => enable(store, config, node_id, &output).await?,
+        ScimCommand::Show { node_id, output } => {
+            let method = store
+                .run(move |c| scim_store::get(c, node_id))
+                .await?
+                .ok_or_else(|| {
+                    anyhow!("node {node_id} has no SCIM method: run `idgate scim enable {node_id}`")
+                })?;
+            let base_url = scim_base(config, node_id);
+            let last = method.last_used_at.map(rfc3339);
+            if output.json {
+                println!(
+                    "{}",
+                    json!({"base_url": base_url, "status": method.status, "last_used": last, "token_created": rfc3339(method.token_created_at), "hard_delete": method.hard_delete, "username_policy": method.username_policy})
+                );
+            } else {
+                println!("SCIM base URL: {base_url}");
+                println!("Status: {:?}", method.status);
+                println!("Last request: {}", last.as_deref().unwrap_or("never"));
+                println!(
+                    "Hard delete: {}",
+                    if method.hard_delete { "on" } else { "off" }
+                );
+                println!("userName policy: {:?}", method.username_policy);
+            }
+        }
+        ScimCommand::Set {
+            node_id,
+            hard_delete,
+            username_policy,
+        } => {
+            if hard_delete.is_none() && username_policy.is_none() {
+                bail!("nothing to change: give --hard-delete or --username-policy");
+            }
+            let policy = username_policy.map(|p| match p {
+                Policy::Accept => UserNamePolicy::Accept,
+                Policy::Refuse => UserNamePolicy::Refuse,
+            });
+            store
+                .run(move |c| {
+                    scim_store::set_options(c, node_id, hard_delete.map(Switch::is_on), policy)
+                })
+                .await
+                .map_err(|e| match e {
+                    idgate_store::StorageError::NotFound { .. } => {
+                        anyhow!(
+                            "node {node_id} has no SCIM method: run `idgate scim enable {node_id}`"
+                        )
+                    }
+                    other => other.into(),
+                })?;
+            println!("updated the SCIM method of node {node_id}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn team(store: &Store, cmd: TeamCommand) -> anyhow::Result<()> {
+    match cmd {
+        TeamCommand::List { node, output, .. } => {
+            let rows = store
+                .run(move |c| {
+                    teams::pending(c, node)?
+                        .into_iter()
+                        .map(|t| {
+                            let members = teams::member_count(c, &t.id)?;
+                            Ok((t, members))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await?;
+            if output.json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|(t, m)| json!({"team_id": t.id, "node_id": t.node_id, "name": t.display_name, "status": t.status, "members": m, "empty": *m == 0, "created": rfc3339(t.created_at)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if rows.is_empty() {
+                println!("no teams awaiting approval");
+            } else {
+                println!("{:<38} {:<18} {:>8}  NAME", "TEAM ID", "NODE ID", "MEMBERS");
+                for (t, m) in rows {
+                    let members = if m == 0 {
+                        "empty".to_owned()
+                    } else {
+                        m.to_string()
+                    };
+                    println!(
+                        "{:<38} {:<18} {:>8}  {}",
+                        t.id, t.node_id, members, t.display_name
+                    );
+                }
+            }
+        }
+        TeamCommand::Approve { team_ids } => {
+            for id in team_ids {
+                let shown = id.clone();
+                let approved = store
+                    .run(move |c| {
+                        let Some(team) = teams::get_any(c, &id)? else {
+                            return Ok(None);
+                        };
+                        teams::set_status(c, team.node_id, &id, TeamStatus::Approved)?;
+                        events::record(
+                            c,
+                            &NewEvent {
+                                node_id: Some(team.node_id),
+                                kind: "team_approved",
+                                actor: "cli",
+                                target: Some(&team.display_name),
+                                outcome: Outcome::Success,
+                                detail: "",
+                            },
+                        )?;
+                        Ok(Some(team.display_name))
+                    })
+                    .await?
+                    .ok_or_else(|| anyhow!("no team with id {shown}"))?;
+                println!("approved team '{approved}'");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,518 @@
+//! Teams (SCIM Groups) and their memberships. Membership changes touch only the rows they name:
+//! adding one member to a team of 100,000 costs what it costs for a team of 100.
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
+
+use crate::predicate::{
+    Direction, Op, Predicate, Value, boxed_predicate, int_cmp, lower, nullable_text_cmp, text_cmp,
+};
+use crate::schema::{memberships, teams, users};
+use crate::{DbConnection, NodeId, StorageError, TeamId, UserId, now_millis};
+
+/// Teams created by SCIM wait for an admin's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamStatus {
+    Pending,
+    Approved,
+}
+
+impl TeamStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            TeamStatus::Pending => "pending",
+            TeamStatus::Approved => "approved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: TeamId,
+    pub node_id: NodeId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub status: TeamStatus,
+    pub provenance: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = teams)]
+struct Row {
+    id: String,
+    node_id: i64,
+    display_name: String,
+    external_id: Option<String>,
+    status: String,
+    provenance: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<Row> for Team {
+    type Error = StorageError;
+
+    fn try_from(row: Row) -> Result<Self, StorageError> {
+        Ok(Team {
+            id: TeamId::from_db(row.id),
+            node_id: NodeId::from_db(row.node_id),
+            display_name: row.display_name,
+            external_id: row.external_id,
+            status: match row.status.as_str() {
+                "pending" => TeamStatus::Pending,
+                "approved" => TeamStatus::Approved,
+                other => return Err(StorageError::Corrupt(format!("team status '{other}'"))),
+            },
+            provenance: row.provenance,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The unique index that refuses a second team with the same name in a node.
+pub const DISPLAY_NAME_INDEX: &str = "teams_node_display_name";
+
+pub fn insert(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    display_name: &str,
+    external_id: Option<&str>,
+    status: TeamStatus,
+    provenance: &str,
+) -> Result<Team, StorageError> {
+    let id = TeamId::generate();
+    let now = now_millis();
+    diesel::insert_into(teams::table)
+        .values((
+            teams::id.eq(id.as_str()),
+            teams::node_id.eq(node_id.get()),
+            teams::display_name.eq(display_name),
+            teams::external_id.eq(external_id),
+            teams::status.eq(status.as_str()),
+            teams::provenance.eq(provenance),
+            teams::version.eq(1_i64),
+            teams::created_at.eq(now),
+            teams::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "team" })
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+) -> Result<Option<Team>, StorageError> {
+    teams::table
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Team::try_from)
+        .transpose()
+}
+
+pub fn find_by_display_name(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    display_name: &str,
+) -> Result<Option<Team>, StorageError> {
+    teams::table
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(lower(teams::display_name).eq(lower(display_name)))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Team::try_from)
+        .transpose()
+}
+
+/// Renames a team and sets its externalId, bumping its version (only from `expected_version`
+/// when given).
+pub fn update(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    expected_version: Option<i64>,
+    display_name: &str,
+    external_id: Option<&str>,
+) -> Result<Team, StorageError> {
+    let mut target = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .into_boxed();
+    if let Some(version) = expected_version {
+        target = target.filter(teams::version.eq(version));
+    }
+    let changed = target
+        .set((
+            teams::display_name.eq(display_name),
+            teams::external_id.eq(external_id),
+            teams::version.eq(teams::version + 1_i64),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    match (changed, get(conn, node_id, id)?) {
+        (1, Some(team)) => Ok(team),
+        (_, Some(_)) => Err(StorageError::VersionMismatch),
+        (_, None) => Err(StorageError::NotFound { what: "team" }),
+    }
+}
+
+/// Bumps a team's version after a membership change (one row, whatever the team's size).
+/// With `expected_version`, fails with `VersionMismatch` when it moved on.
+pub fn touch(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    expected_version: Option<i64>,
+) -> Result<(), StorageError> {
+    let mut target = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .into_boxed();
+    if let Some(version) = expected_version {
+        target = target.filter(teams::version.eq(version));
+    }
+    let changed = target
+        .set((
+            teams::version.eq(teams::version + 1_i64),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    if changed == 1 {
+        Ok(())
+    } else if get(conn, node_id, id)?.is_some() {
+        Err(StorageError::VersionMismatch)
+    } else {
+        Err(StorageError::NotFound { what: "team" })
+    }
+}
+
+pub fn set_status(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    status: TeamStatus,
+) -> Result<(), StorageError> {
+    let changed = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .set((
+            teams::status.eq(status.as_str()),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StorageError::NotFound { what: "team" });
+    }
+    Ok(())
+}
+
+/// Deletes a team; its members stay.
+pub fn delete(conn: &mut DbConnection, node_id: NodeId, id: &TeamId) -> Result<(), StorageError> {
+    let changed = diesel::delete(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StorageError::NotFound { what: "team" });
+    }
+    Ok(())
+}
+
+/// Adds users of the team's node as members; users already in the team, and ids that are no
+/// user of that node, are skipped. Returns how many were added.
+pub fn add_members(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    team: &TeamId,
+    members: &[UserId],
+) -> Result<usize, StorageError> {
+    let now = now_millis();
+    let mut added = 0;
+    for user in members {
+        // Written once for both backends: INSERT … SELECT guards the node, ON CONFLICT makes a
+        // repeated add a no-op without reading the member list.
+        added += diesel::sql_query(
+            "INSERT INTO memberships (team_id, user_id, created_at) \
+             SELECT $1, id, $2 FROM users WHERE id = $3 AND node_id = $4 \
+             ON CONFLICT (team_id, user_id) DO NOTHING",
+        )
+        .bind::<Text, _>(team.as_str())
+        .bind::<BigInt, _>(now)
+        .bind::<Text, _>(user.as_str())
+        .bind::<BigInt, _>(node_id.get())
+        .execute(conn)?;
+    }
+    Ok(added)
+}
+
+/// Removes these members (absent ones are ignored). Returns how many were removed.
+pub fn remove_members(
+    conn: &mut DbConnection,
+    team: &TeamId,
+    members: &[UserId],
+) -> Result<usize, StorageError> {
+    let ids: Vec<&str> = members.iter().map(UserId::as_str).collect();
+    Ok(diesel::delete(memberships::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .filter(memberships::user_id.eq_any(ids))
+        .execute(conn)?)
+}
+
+/// Removes every member.
+pub fn clear_members(conn: &mut DbConnection, team: &TeamId) -> Result<usize, StorageError> {
+    Ok(diesel::delete(memberships::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .execute(conn)?)
+}
+
+/// A member as a group lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub display: String,
+}
+
+/// The team's members, ordered by user id.
+pub fn members(conn: &mut DbConnection, team: &TeamId) -> Result<Vec<Member>, StorageError> {
+    let rows: Vec<(String, String, Option<String>)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .order(users::id.asc())
+        .select((users::id, users::user_name, users::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_name, display)| Member {
+            user_id: UserId::from_db(id),
+            display: display.filter(|d| !d.is_empty()).unwrap_or(user_name),
+        })
+        .collect())
+}
+
+pub fn member_count(conn: &mut DbConnection, team: &TeamId) -> Result<i64, StorageError> {
+    Ok(memberships::table
+        .filter(memberships::team_id.eq(team.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Whether `user` is a member of `team`.
+pub fn is_member(
+    conn: &mut DbConnection,
+    team: &TeamId,
+    user: &UserId,
+) -> Result<bool, StorageError> {
+    Ok(memberships::table
+        .filter(memberships::team_id.eq(team.as_str()))
+        .filter(memberships::user_id.eq(user.as_str()))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// The teams a user belongs to: (id, name), by name.
+pub fn teams_of_user(
+    conn: &mut DbConnection,
+    user: &UserId,
+) -> Result<Vec<(TeamId, String)>, StorageError> {
+    let rows: Vec<(String, String)> = memberships::table
+        .inner_join(teams::table)
+        .filter(memberships::user_id.eq(user.as_str()))
+        .order(teams::display_name.asc())
+        .select((teams::id, teams::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (TeamId::from_db(id), name))
+        .collect())
+}
+
+/// Columns a team predicate or sort can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamColumn {
+    Id,
+    DisplayName,
+    ExternalId,
+    /// `Value::Text`: a member's user id (`members.value`).
+    Member,
+    Created,
+    LastModified,
+}
+
+type TeamExpr = boxed_predicate!(teams::table);
+
+fn constant(value: bool) -> TeamExpr {
+    Box::new(sql::<Bool>(if value { "1=1" } else { "1=0" }))
+}
+
+fn to_sql(pred: &Predicate<TeamColumn>) -> TeamExpr {
+    use TeamColumn as C;
+    match pred {
+        Predicate::True => constant(true),
+        Predicate::False => constant(false),
+        Predicate::And(items) => items
+            .iter()
+            .map(to_sql)
+            .reduce(|a, b| Box::new(a.and(b)))
+            .unwrap_or_else(|| constant(true)),
+        Predicate::Or(items) => items
+            .iter()
+            .map(to_sql)
+            .reduce(|a, b| Box::new(a.or(b)))
+            .unwrap_or_else(|| constant(false)),
+        Predicate::Not(inner) => Box::new(diesel::dsl::not(to_sql(inner))),
+        Predicate::Present(column) => match column {
+            C::Id | C::DisplayName | C::Created | C::LastModified => constant(true),
+            C::ExternalId => Box::new(
+                teams::external_id
+                    .is_not_null()
+                    .and(teams::external_id.assume_not_null().ne("")),
+            ),
+            C::Member => Box::new(diesel::dsl::exists(
+                memberships::table.filter(memberships::team_id.eq(teams::id)),
+            )),
+        },
+        Predicate::Cmp(column, op, value) => match (column, value) {
+            (C::Id, Value::Text(v)) => text_cmp!(TeamExpr, teams::id, false, *op, v.clone()),
+            (C::DisplayName, Value::Text(v)) => {
+                text_cmp!(TeamExpr, teams::display_name, true, *op, v.clone())
+            }
+            (C::ExternalId, Value::Text(v)) => {
+                nullable_text_cmp!(TeamExpr, teams::external_id, false, *op, v.clone())
+            }
+            (C::Member, Value::Text(v)) if *op == Op::Eq => Box::new(diesel::dsl::exists(
+                memberships::table
+                    .filter(memberships::team_id.eq(teams::id))
+                    .filter(memberships::user_id.eq(v.clone())),
+            )),
+            (C::Created, Value::Int(n)) => int_cmp!(TeamExpr, teams::created_at, *op, *n),
+            (C::LastModified, Value::Int(n)) => int_cmp!(TeamExpr, teams::updated_at, *op, *n),
+            _ => constant(false),
+        },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamListing {
+    pub filter: Predicate<TeamColumn>,
+    pub status: Option<TeamStatus>,
+    pub sort: Option<(TeamColumn, Direction)>,
+}
+
+pub fn count(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    listing: &TeamListing,
+) -> Result<i64, StorageError> {
+    let mut query = teams::table
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(to_sql(&listing.filter))
+        .count()
+        .into_boxed();
+    if let Some(status) = listing.status {
+        query = query.filter(teams::status.eq(status.as_str()));
+    }
+    Ok(query.get_result(conn)?)
+}
+
+/// One page of matching teams in a stable order (the sort column, then id).
+pub fn page(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    listing: &TeamListing,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Team>, StorageError> {
+    let mut query = teams::table
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(to_sql(&listing.filter))
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(status) = listing.status {
+        query = query.filter(teams::status.eq(status.as_str()));
+    }
+    let (column, direction) = listing
+        .sort
+        .unwrap_or((TeamColumn::Id, Direction::Ascending));
+    let desc = direction == Direction::Descending;
+    macro_rules! by {
+        ($col:expr) => {
+            if desc {
+                query.order(($col.desc(), teams::id.asc()))
+            } else {
+                query.order(($col.asc(), teams::id.asc()))
+            }
+        };
+    }
+    query = match column {
+        TeamColumn::Id | TeamColumn::Member => by!(teams::id),
+        TeamColumn::DisplayName => by!(lower(teams::display_name)),
+        TeamColumn::ExternalId => by!(teams::external_id),
+        TeamColumn::Created => by!(teams::created_at),
+        TeamColumn::LastModified => by!(teams::updated_at),
+    };
+    query
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(Team::try_from)
+        .collect()
+}
+
+/// The teams of several users at once: (user id, team id, team name), by user then name.
+pub fn teams_of_users(
+    conn: &mut DbConnection,
+    user_ids: &[UserId],
+) -> Result<Vec<(UserId, TeamId, String)>, StorageError> {
+    let ids: Vec<&str> = user_ids.iter().map(UserId::as_str).collect();
+    let rows: Vec<(String, String, String)> = memberships::table
+        .inner_join(teams::table)
+        .filter(memberships::user_id.eq_any(ids))
+        .order((memberships::user_id.asc(), teams::display_name.asc()))
+        .select((memberships::user_id, teams::id, teams::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, t, n)| (UserId::from_db(u), TeamId::from_db(t), n))
+        .collect())
+}
+
+/// A team by id in any node (for the admin, who sees every node).
+pub fn get_any(conn: &mut DbConnection, id: &TeamId) -> Result<Option<Team>, StorageError> {
+    teams::table
+        .filter(teams::id.eq(id.as_str()))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Team::try_from)
+        .transpose()
+}
+
+/// Teams awaiting approval, optionally of one node, oldest first.
+pub fn pending(
+    conn: &mut DbConnection,
+    node_id: Option<NodeId>,
+) -> Result<Vec<Team>, StorageError> {
+    let mut query = teams::table
+        .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .order((teams::created_at.asc(), teams::id.asc()))
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(node) = node_id {
+        query = query.filter(teams::node_id.eq(node.get()));
+    }
+    query.load(conn)?.into_iter().map(Team::try_from).collect()
+}
