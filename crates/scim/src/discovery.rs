@@ -15,9 +15,8 @@ pub async fn service_provider_config(req: HttpRequest) -> Result<HttpResponse, S
     let base = http::base_url(&req, node_of(&req)?);
     Ok(http::json_response(&json!({
         "schemas": [SPC_SCHEMA],
-        "documentationUri": "https://example.invalid/idgate/docs/scim.md",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY_BYTES},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
@@ -32,7 +31,6 @@ pub async fn service_provider_config(req: HttpRequest) -> Result<HttpResponse, S
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),
         },
-        "maxPayloadSize": MAX_BODY_BYTES,
     })))
 }
 
@@ -111,6 +109,9 @@ fn schemas(base: &str) -> Result<Vec<Value>, ScimError> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
+                if id == GROUP_SCHEMA {
+                    require(obj, "displayName");
+                }
                 obj.insert("schemas".into(), json!([SCHEMA_SCHEMA]));
                 obj.insert(
                     "meta".into(),
@@ -120,6 +121,16 @@ fn schemas(base: &str) -> Result<Vec<Value>, ScimError> {
             Ok(value)
         })
         .collect()
+}
+
+/// Marks an attribute required: idgate refuses resources without it (a team needs a name).
+fn require(schema: &mut serde_json::Map<String, Value>, attribute: &str) {
+    let attributes = schema.get_mut("attributes").and_then(Value::as_array_mut);
+    for attr in attributes.into_iter().flatten() {
+        if attr["name"].as_str() == Some(attribute) {
+            attr["required"] = Value::Bool(true);
+        }
+    }
 }
 
 pub async fn schema_list(req: HttpRequest) -> Result<HttpResponse, ScimError> {

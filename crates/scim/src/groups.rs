@@ -31,7 +31,7 @@ pub fn render(team: &Team, members: Option<&[Member]>, base: &str) -> Map<String
     if let Some(members) = members {
         let list: Vec<Value> = members
             .iter()
-            .map(|m| json!({"value": m.user_id.as_str(), "display": m.display, "$ref": format!("{base}/Users/{}", m.user_id), "type": "User"}))
+            .map(|m| json!({"value": m.user_id.as_str(), "$ref": format!("{base}/Users/{}", m.user_id), "type": "User"}))
             .collect();
         out.insert("members".into(), Value::Array(list));
     }
@@ -290,8 +290,21 @@ async fn list_with(
     store: web::Data<Store>,
     params: ListParams,
 ) -> Result<HttpResponse, ScimError> {
-    let node = node_of(&req)?;
-    let base = http::base_url(&req, node);
+    let start = params.start_index()?;
+    let (total, resources) = matching(&req, &store, &params).await?;
+    Ok(http::json_response(&http::list_response(
+        total, start, &resources,
+    )))
+}
+
+/// One page of matching resources, projected, with the total count.
+pub async fn matching(
+    req: &HttpRequest,
+    store: &Store,
+    params: &ListParams,
+) -> Result<(i64, Vec<Value>), ScimError> {
+    let node = node_of(req)?;
+    let base = http::base_url(req, node);
     let filter: Option<Filter> = params
         .filter
         .as_deref()
@@ -331,7 +344,7 @@ async fn list_with(
             exact: true,
         };
     }
-    let (total, resources) = run(&store, "group", move |c| {
+    let (total, resources) = run(store, "group", move |c| {
         let listing = TeamListing {
             filter: pushed.sql,
             status: None,
@@ -375,9 +388,7 @@ async fn list_with(
             Value::Object(r)
         })
         .collect();
-    Ok(http::json_response(&http::list_response(
-        total, start, &resources,
-    )))
+    Ok((total, resources))
 }
 
 #[tracing::instrument(skip_all, fields(scim.resource = "Group"))]

@@ -13,6 +13,7 @@ mod groups;
 pub mod http;
 pub mod json;
 pub mod patch;
+mod search;
 mod users;
 
 use actix_web::middleware::from_fn;
@@ -23,45 +24,68 @@ pub use error::{ScimError, ScimType};
 /// The path prefix of every SCIM endpoint.
 pub const SCIM_PREFIX: &str = "/api/rest/scim/v2";
 
-/// Mounts the SCIM scope. Anything under it that no resource serves gets an RFC 7644 error.
+/// Mounts the SCIM scope. A known path asked with a method it does not serve answers 405;
+/// anything else under the prefix answers 404; both with RFC 7644 error bodies.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(&format!("{SCIM_PREFIX}/{{node_id}}"))
             .wrap(from_fn(auth::require_bearer))
-            .route(
-                "/ServiceProviderConfig",
-                web::get().to(discovery::service_provider_config),
+            .service(
+                resource("/ServiceProviderConfig")
+                    .route(web::get().to(discovery::service_provider_config)),
             )
-            .route(
-                "/ResourceTypes",
-                web::get().to(discovery::resource_type_list),
+            .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_type_list)))
+            .service(
+                resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)),
             )
-            .route(
-                "/ResourceTypes/{name}",
-                web::get().to(discovery::resource_type),
+            .service(resource("/Schemas").route(web::get().to(discovery::schema_list)))
+            .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
+            .service(resource("/.search").route(web::post().to(search::root)))
+            .service(
+                resource("/Users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create)),
             )
-            .route("/Schemas", web::get().to(discovery::schema_list))
-            .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .route("/Users", web::post().to(users::create))
-            .route("/Users", web::get().to(users::list))
-            .route("/Users/.search", web::post().to(users::search))
-            .route("/Users/{id}", web::get().to(users::get))
-            .route("/Users/{id}", web::put().to(users::replace))
-            .route("/Users/{id}", web::patch().to(users::modify))
-            .route("/Users/{id}", web::delete().to(users::delete))
-            .route("/Groups", web::post().to(groups::create))
-            .route("/Groups", web::get().to(groups::list))
-            .route("/Groups/.search", web::post().to(groups::search))
-            .route("/Groups/{id}", web::get().to(groups::get))
-            .route("/Groups/{id}", web::put().to(groups::replace))
-            .route("/Groups/{id}", web::patch().to(groups::modify))
-            .route("/Groups/{id}", web::delete().to(groups::delete))
+            .service(resource("/Users/.search").route(web::post().to(users::search)))
+            .service(
+                resource("/Users/{id}")
+                    .route(web::get().to(users::get))
+                    .route(web::put().to(users::replace))
+                    .route(web::patch().to(users::modify))
+                    .route(web::delete().to(users::delete)),
+            )
+            .service(
+                resource("/Groups")
+                    .route(web::get().to(groups::list))
+                    .route(web::post().to(groups::create)),
+            )
+            .service(resource("/Groups/.search").route(web::post().to(groups::search)))
+            .service(
+                resource("/Groups/{id}")
+                    .route(web::get().to(groups::get))
+                    .route(web::put().to(groups::replace))
+                    .route(web::patch().to(groups::modify))
+                    .route(web::delete().to(groups::delete)),
+            )
             .default_service(web::to(unknown_endpoint)),
     )
     .service(web::scope(SCIM_PREFIX).default_service(web::to(unknown_endpoint)));
 }
 
+/// A resource whose other methods answer 405.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 async fn unknown_endpoint(req: HttpRequest) -> ScimError {
     let method = req.method().clone();
     ScimError::not_found(format!("no SCIM endpoint for {method} {}", req.path()))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> ScimError {
+    ScimError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    )
 }

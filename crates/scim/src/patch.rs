@@ -160,7 +160,10 @@ fn apply_pathless(
                 }
                 Value::Object(inner) => {
                     let ext = object_at(doc, urn);
-                    for (k, v) in inner {
+                    for (k, v) in inner
+                        .iter()
+                        .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                    {
                         set_attr(ext, kind, k, None, v.clone());
                     }
                 }
@@ -252,11 +255,66 @@ fn apply_path(
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
     match path {
-        PatchPath::Attr(attr) => {
-            apply_attr_path(doc, kind, attr, value);
+        PatchPath::Attr(attr) => match whole_schema(attr) {
+            Some(urn) => apply_schema_path(doc, kind, urn, value),
+            None => {
+                apply_attr_path(doc, kind, attr, value);
+                Ok(())
+            }
+        },
+        PatchPath::Value(vp) => apply_value_path(doc, kind, vp, value),
+    }
+}
+
+/// The schema URN a path names whole (`urn:…:enterprise:2.0:User`), which the path grammar
+/// reads as URI `urn:…:enterprise:2.0` plus attribute `User`.
+fn whole_schema(attr: &AttrPath) -> Option<&'static str> {
+    let uri = attr.uri.as_deref()?;
+    if attr.sub_attr.is_some() {
+        return None;
+    }
+    let full = format!("{uri}:{}", attr.name);
+    [ENTERPRISE_SCHEMA, USER_SCHEMA, GROUP_SCHEMA]
+        .into_iter()
+        .find(|urn| urn.eq_ignore_ascii_case(&full))
+}
+
+/// A path that is a schema URN: the core schema stands for the resource itself, an extension
+/// for its whole object.
+fn apply_schema_path(
+    doc: &mut Map<String, Value>,
+    kind: OpKind,
+    urn: &'static str,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let is_core = urn == USER_SCHEMA || urn == GROUP_SCHEMA;
+    match (kind, value) {
+        (OpKind::Remove, _) if is_core => Err(ScimError::bad_request(
+            ScimType::NoTarget,
+            "the core schema cannot be removed",
+        )),
+        (OpKind::Remove, _) => {
+            json::remove(doc, urn);
             Ok(())
         }
-        PatchPath::Value(vp) => apply_value_path(doc, kind, vp, value),
+        (_, Some(value)) if is_core => apply_pathless(doc, kind, value),
+        (_, Some(Value::Object(fields))) => {
+            let ext = object_at(doc, urn);
+            if kind == OpKind::Replace {
+                ext.clear();
+            }
+            for (k, v) in fields
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+            {
+                set_attr(ext, kind, k, None, v.clone());
+            }
+            Ok(())
+        }
+        _ => Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("{urn} needs an object value"),
+        )),
     }
 }
 

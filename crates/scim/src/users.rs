@@ -48,8 +48,8 @@ const CORE_ATTRIBUTES: &[&str] = &[
     "externalId",
 ];
 
-/// Keys never stored in the document: server-assigned, write-only or derived.
-const NOT_STORED: &[&str] = &["id", "meta", "schemas", "password", "groups", "active"];
+/// Keys never stored in the document: server-assigned, write-only or read-only.
+const NOT_STORED: &[&str] = &["id", "meta", "schemas", "password", "groups"];
 
 /// Splits a client's user JSON into the stored document and the indexed columns.
 pub fn normalize(body: &Value) -> Result<(Map<String, Value>, UserFields), ScimError> {
@@ -68,14 +68,21 @@ pub fn normalize(body: &Value) -> Result<(Map<String, Value>, UserFields), ScimE
             .iter()
             .find(|k| k.eq_ignore_ascii_case(key))
             .map_or_else(|| canonical_urn(key), |k| (*k).to_owned());
+        let mut value = value.clone();
+        if let Value::Object(ext) = &mut value
+            && key.starts_with("urn:")
+        {
+            json::remove(ext, "schemas");
+        }
         if !value.is_null() {
-            doc.insert(key, value.clone());
+            doc.insert(key, value);
         }
     }
     let user_name = json::get(&doc, "userName")
         .and_then(Value::as_str)
         .map(str::trim)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_owned();
     if user_name.is_empty() {
         return Err(ScimError::bad_request(
             ScimType::InvalidValue,
@@ -88,19 +95,25 @@ pub fn normalize(body: &Value) -> Result<(Map<String, Value>, UserFields), ScimE
             "userName is longer than 256 characters",
         ));
     }
-    let active = match json::get(input, "active") {
+    // `active` is kept as the client set it (a boolean, even when sent as "False"); absent
+    // means the account is not locked.
+    let active = match json::remove(&mut doc, "active") {
         None | Some(Value::Null) => true,
-        Some(v) => json::as_bool(v).ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidValue,
-                format!("active must be a boolean, not {v}"),
-            )
-        })?,
+        Some(v) => {
+            let active = json::as_bool(&v).ok_or_else(|| {
+                ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("active must be a boolean, not {v}"),
+                )
+            })?;
+            doc.insert("active".into(), Value::Bool(active));
+            active
+        }
     };
     let name = json::get(&doc, "name").and_then(Value::as_object);
     let text = |v: Option<&Value>| v.and_then(json::as_text).map(str::to_owned);
     let fields = UserFields {
-        user_name: user_name.to_owned(),
+        user_name,
         external_id: text(json::get(&doc, "externalId")),
         email: primary_email(&doc),
         given_name: text(name.and_then(|n| json::get(n, "givenName"))),
@@ -184,10 +197,13 @@ pub fn render(user: &User, groups: Option<&[(TeamId, String)]>, base: &str) -> M
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::from(user.id.as_str()));
     json::set(&mut out, "userName", Value::from(user.user_name.clone()));
-    out.insert(
-        "active".into(),
-        Value::Bool(user.status == UserStatus::Active),
-    );
+    // Shown when the client set it, and always for a locked account.
+    if out.contains_key("active") || user.status == UserStatus::Locked {
+        out.insert(
+            "active".into(),
+            Value::Bool(user.status == UserStatus::Active),
+        );
+    }
     if let Some(groups) = groups {
         let list: Vec<Value> = groups
             .iter()
@@ -210,13 +226,15 @@ pub fn render(user: &User, groups: Option<&[(TeamId, String)]>, base: &str) -> M
     out
 }
 
-/// What PATCH edits: the stored document plus `active`.
+/// What PATCH edits: the stored document, with `active` as the account's status says.
 fn editable(user: &User) -> Map<String, Value> {
     let mut doc: Map<String, Value> = serde_json::from_str(&user.attributes).unwrap_or_default();
-    doc.insert(
-        "active".into(),
-        Value::Bool(user.status == UserStatus::Active),
-    );
+    if doc.contains_key("active") || user.status == UserStatus::Locked {
+        doc.insert(
+            "active".into(),
+            Value::Bool(user.status == UserStatus::Active),
+        );
+    }
     doc
 }
 
@@ -513,8 +531,21 @@ async fn list_with(
     store: web::Data<Store>,
     params: ListParams,
 ) -> Result<HttpResponse, ScimError> {
-    let node = node_of(&req)?;
-    let base = http::base_url(&req, node);
+    let start = params.start_index()?;
+    let (total, resources) = matching(&req, &store, &params).await?;
+    Ok(http::json_response(&http::list_response(
+        total, start, &resources,
+    )))
+}
+
+/// One page of matching resources, projected, with the total count.
+pub async fn matching(
+    req: &HttpRequest,
+    store: &Store,
+    params: &ListParams,
+) -> Result<(i64, Vec<Value>), ScimError> {
+    let node = node_of(req)?;
+    let base = http::base_url(req, node);
     let filter: Option<Filter> = params
         .filter
         .as_deref()
@@ -536,7 +567,7 @@ async fn list_with(
     });
     let pushed = filter::push_down(filter.as_ref(), column_of, is_time);
     let raw_filter = params.filter.clone();
-    let (total, resources) = run(&store, "user", move |c| {
+    let (total, resources) = run(store, "user", move |c| {
         let listing = UserListing {
             filter: pushed.sql,
             scim_visible_only: true,
@@ -569,9 +600,7 @@ async fn list_with(
             Value::Object(r)
         })
         .collect();
-    Ok(http::json_response(&http::list_response(
-        total, start, &resources,
-    )))
+    Ok((total, resources))
 }
 
 type Page = (i64, Vec<Map<String, Value>>);

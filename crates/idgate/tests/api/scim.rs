@@ -205,7 +205,7 @@ async fn jumpcloud_sequence_of_calls_works_end_to_end() {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(
             g["members"],
-            json!([{"value": bob_id, "display": "bob@acme.test", "$ref": format!("{}/Users/{bob_id}", scim.base()), "type": "User"}])
+            json!([{"value": bob_id, "$ref": format!("{}/Users/{bob_id}", scim.base()), "type": "User"}])
         );
 
         // Rename by path-less replace.
@@ -699,4 +699,66 @@ async fn discovery_describes_what_works() {
         .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group")
         .await;
     assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn whole_extension_paths_removed_active_and_wrong_methods() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    let scim = scim_node(&app, "acme").await;
+    let (_, u) = scim.post("/Users", user("ext@acme.test")).await;
+    let path = format!("/Users/{}", u["id"].as_str().unwrap());
+    let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    // The path grammar reads the URN as URI + "User"; it must still mean the extension.
+    let (s, u) = scim
+        .patch(&path, json!([{"op": "add", "path": ext, "value": {"schemas": [ext], "department": "Ops", "manager": {"value": "m-1"}}}]))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u[ext]["department"], "Ops");
+    assert!(u[ext].get("schemas").is_none());
+    assert!(
+        u.get("User").is_none(),
+        "no stray attribute named after the URN's tail: {u}"
+    );
+    let (_, u) = scim
+        .patch(&path, json!([{"op": "remove", "path": ext}]))
+        .await;
+    assert!(u.get(ext).is_none(), "{u}");
+
+    // Removing `active` leaves it unset (the account stays unlocked).
+    let (_, u) = scim
+        .patch(&path, json!([{"op": "remove", "path": "active"}]))
+        .await;
+    assert!(u.get("active").is_none(), "{u}");
+    let node = scim.node;
+    let stored = app
+        .store
+        .run(move |c| idgate_store::users::find_by_user_name(c, node, "ext@acme.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, idgate_store::users::UserStatus::Active);
+
+    for (method, target) in [
+        (Method::PUT, "/ServiceProviderConfig"),
+        (Method::DELETE, "/Schemas"),
+        (Method::PATCH, "/Users"),
+        (Method::POST, &path),
+    ] {
+        let (s, body, _) = scim
+            .send(method.clone(), target, Some(json!({})), &[])
+            .await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {target}");
+        assert_eq!(body["status"], "405");
+    }
+
+    // Root search covers users and groups.
+    scim.post("/Groups", json!({"displayName": "ext team"}))
+        .await;
+    let (s, all) = scim.post("/.search", json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "displayName sw \"ext\" or userName sw \"ext\""})).await;
+    assert_eq!(
+        (s, all["totalResults"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{all}"
+    );
 }
