@@ -255,13 +255,14 @@ fn apply_path(
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
     match path {
-        PatchPath::Attr(attr) => match whole_schema(attr) {
-            Some(urn) => apply_schema_path(doc, kind, urn, value),
-            None => {
+        PatchPath::Attr(attr) => {
+            if let Some(urn) = whole_schema(attr) {
+                apply_schema_path(doc, kind, urn, value)
+            } else {
                 apply_attr_path(doc, kind, attr, value);
                 Ok(())
             }
-        },
+        }
         PatchPath::Value(vp) => apply_value_path(doc, kind, vp, value),
     }
 }
