@@ -92,7 +92,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_node_user_name ON users (node_id, lower(user_name));
 CREATE INDEX users_node_external_id ON users (node_id, external_id);
 CREATE INDEX users_node_email ON users (node_id, lower(email));
-CREATE INDEX users_node_display_name ON users (node_id, display_name);
+CREATE INDEX users_node_display_name ON users (node_id, lower(display_name));
 -- Paging walks this index alone (ids first, rows after).
 CREATE INDEX users_node_order ON users (node_id, scim_visible, id);
 

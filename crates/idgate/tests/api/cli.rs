@@ -7,7 +7,7 @@ use idgate_store::testing::TestDatabase;
 
 use crate::helpers::{assert_one_line_error, idgate, stderr, stdout};
 
-fn json(output: &std::process::Output) -> serde_json::Value {
+pub fn json(output: &std::process::Output) -> serde_json::Value {
     assert!(
         output.status.success(),
         "status {:?}, stderr: {}",

@@ -1,6 +1,7 @@
 //! One integration binary for the whole application (see helpers.rs for how apps are started).
 
 mod cli;
+mod cli_provisioning;
 mod helpers;
 mod ops;
 mod routes;
