@@ -66,12 +66,42 @@ impl std::fmt::Debug for Store {
 }
 
 /// Runs `f` in a database transaction: committed when it returns `Ok`, rolled back otherwise.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front: a
+/// deferred transaction that reads and then writes fails at once with `SQLITE_BUSY` when another
+/// connection wrote in between, where an immediate one waits its turn (`busy_timeout`).
 pub fn transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StorageError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, StorageError>,
 {
     use diesel::Connection;
-    conn.transaction(f)
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    match AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE") {
+        Ok(()) => {}
+        // Nested: the outer transaction already holds the lock; a savepoint is enough.
+        Err(diesel::result::Error::AlreadyInTransaction) => return conn.transaction(f),
+        Err(e) => return Err(e.into()),
+    }
+    let result = f(conn);
+    let DbConnection::Sqlite(inner) = conn else {
+        unreachable!("the connection does not change backend");
+    };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(e)
+        }
+    }
 }
 
 impl Store {

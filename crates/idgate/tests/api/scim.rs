@@ -762,3 +762,39 @@ async fn whole_extension_paths_removed_active_and_wrong_methods() {
         "{all}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_creates_and_lookups_all_succeed() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let scim = scim_node(&app, "acme").await;
+        let creates = (0..24).map(|i| {
+            let scim = &scim;
+            async move {
+                scim.post("/Users", user(&format!("c{i}@acme.test")))
+                    .await
+                    .0
+            }
+        });
+        let lookups = (0..24).map(|i| {
+            let scim = &scim;
+            async move {
+                scim.get(&format!(
+                    "/Users?filter=userName%20eq%20%22c{i}%40acme.test%22"
+                ))
+                .await
+                .0
+            }
+        });
+        let (created, looked) = tokio::join!(
+            futures_util::future::join_all(creates),
+            futures_util::future::join_all(lookups)
+        );
+        assert!(
+            created.iter().all(|s| *s == StatusCode::CREATED),
+            "{created:?}"
+        );
+        assert!(looked.iter().all(|s| *s == StatusCode::OK), "{looked:?}");
+        assert_eq!(scim.get("/Users?count=0").await.1["totalResults"], 24);
+    }
+}
