@@ -139,9 +139,35 @@ async fn run(db: TestDatabase, large: usize) {
         "\n{backend}: populated {large} + 100 users in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let base = |node: NodeId| format!("/api/rest/scim/v2/{node}");
+    let ctx = Ctx {
+        bench,
+        store,
+        large,
+        big: (big, big_token, big_ids),
+        small: (small, small_token, small_ids),
+    };
+    paging(&ctx).await;
+    lookups(&ctx).await;
+    membership(&ctx).await;
+    contention(&ctx).await;
+}
 
-    // Paging.
+/// What every measurement needs: the app, the store, a large and a small node.
+struct Ctx {
+    bench: Bench,
+    store: Store,
+    large: usize,
+    big: (NodeId, String, Vec<UserId>),
+    small: (NodeId, String, Vec<UserId>),
+}
+
+fn base(node: NodeId) -> String {
+    format!("/api/rest/scim/v2/{node}")
+}
+
+async fn paging(ctx: &Ctx) {
+    let (big, big_token, _) = &ctx.big;
+    let (bench, large) = (&ctx.bench, ctx.large);
     let mut first = Vec::new();
     let mut deep = Vec::new();
     let last_page = large.saturating_sub(100) + 1;
@@ -150,8 +176,8 @@ async fn run(db: TestDatabase, large: usize) {
             bench
                 .time(
                     reqwest::Method::GET,
-                    &format!("{}/Users?startIndex=1&count=100", base(big)),
-                    &big_token,
+                    &format!("{}/Users?startIndex=1&count=100", base(*big)),
+                    big_token,
                     None,
                 )
                 .await,
@@ -160,8 +186,8 @@ async fn run(db: TestDatabase, large: usize) {
             bench
                 .time(
                     reqwest::Method::GET,
-                    &format!("{}/Users?startIndex={last_page}&count=100", base(big)),
-                    &big_token,
+                    &format!("{}/Users?startIndex={last_page}&count=100", base(*big)),
+                    big_token,
                     None,
                 )
                 .await,
@@ -175,8 +201,11 @@ async fn run(db: TestDatabase, large: usize) {
         "  GET /Users count=100, startIndex={last_page:<7}   {:>10}",
         ms(median(deep))
     );
+}
 
-    // Lookups.
+async fn lookups(ctx: &Ctx) {
+    let ((big, big_token, _), (small, small_token, _)) = (&ctx.big, &ctx.small);
+    let (bench, large) = (&ctx.bench, ctx.large);
     let mut in_big = Vec::new();
     let mut in_small = Vec::new();
     for i in 0..SAMPLES {
@@ -187,8 +216,8 @@ async fn run(db: TestDatabase, large: usize) {
             bench
                 .time(
                     reqwest::Method::GET,
-                    &format!("{}{}", base(big), q("big", (i * 7919) % large)),
-                    &big_token,
+                    &format!("{}{}", base(*big), q("big", (i * 7919) % large)),
+                    big_token,
                     None,
                 )
                 .await,
@@ -197,8 +226,8 @@ async fn run(db: TestDatabase, large: usize) {
             bench
                 .time(
                     reqwest::Method::GET,
-                    &format!("{}{}", base(small), q("small", i % 100)),
-                    &small_token,
+                    &format!("{}{}", base(*small), q("small", i % 100)),
+                    small_token,
                     None,
                 )
                 .await,
@@ -212,32 +241,35 @@ async fn run(db: TestDatabase, large: usize) {
         "  userName eq lookup, 100 users             {:>10}",
         ms(median(in_small))
     );
+}
 
-    // Membership changes.
+async fn membership(ctx: &Ctx) {
+    let ((big, big_token, big_ids), (small, small_token, small_ids)) = (&ctx.big, &ctx.small);
+    let (bench, large) = (&ctx.bench, ctx.large);
     let huge = team_with(
-        &store,
-        big,
+        &ctx.store,
+        *big,
         "huge",
         &big_ids[..large.saturating_sub(SAMPLES)],
     )
     .await;
-    let tiny = team_with(&store, small, "tiny", &small_ids[..70]).await;
+    let tiny = team_with(&ctx.store, *small, "tiny", &small_ids[..70]).await;
     let mut add_huge = Vec::new();
     let mut add_tiny = Vec::new();
+    let patch = |id: &UserId| {
+        format!(
+            r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"members","value":[{{"value":"{id}"}}]}}]}}"#
+        )
+    };
+    let huge_path = format!("{}/Groups/{huge}?excludedAttributes=members", base(*big));
+    let tiny_path = format!("{}/Groups/{tiny}?excludedAttributes=members", base(*small));
     for i in 0..SAMPLES {
-        let patch = |id: &UserId| {
-            format!(
-                r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"members","value":[{{"value":"{id}"}}]}}]}}"#
-            )
-        };
-        let huge_path = format!("{}/Groups/{huge}?excludedAttributes=members", base(big));
-        let tiny_path = format!("{}/Groups/{tiny}?excludedAttributes=members", base(small));
         add_huge.push(
             bench
                 .time(
                     reqwest::Method::PATCH,
                     &huge_path,
-                    &big_token,
+                    big_token,
                     Some(patch(&big_ids[large - SAMPLES + i])),
                 )
                 .await,
@@ -247,7 +279,7 @@ async fn run(db: TestDatabase, large: usize) {
                 .time(
                     reqwest::Method::PATCH,
                     &tiny_path,
-                    &small_token,
+                    small_token,
                     Some(patch(&small_ids[70 + i])),
                 )
                 .await,
@@ -262,17 +294,20 @@ async fn run(db: TestDatabase, large: usize) {
         "  PATCH add 1 member, 70-member group       {:>10}",
         ms(median(add_tiny))
     );
+}
 
-    // Reads while a writer creates users.
+async fn contention(ctx: &Ctx) {
+    let ((big, big_token, _), (small, small_token, _)) = (&ctx.big, &ctx.small);
+    let bench = &ctx.bench;
     let read_path = format!(
         "{}/Users?filter=userName%20eq%20%22user000042%40small.test%22",
-        base(small)
+        base(*small)
     );
     let mut alone = Vec::new();
     for _ in 0..SAMPLES {
         alone.push(
             bench
-                .time(reqwest::Method::GET, &read_path, &small_token, None)
+                .time(reqwest::Method::GET, &read_path, small_token, None)
                 .await,
         );
     }
@@ -280,7 +315,7 @@ async fn run(db: TestDatabase, large: usize) {
         client: reqwest::Client::new(),
         address: bench.address.clone(),
     };
-    let writer_path = format!("{}/Users", base(big));
+    let writer_path = format!("{}/Users", base(*big));
     let writer_token = big_token.clone();
     let writer = tokio::spawn(async move {
         for i in 0..(SAMPLES * 10) {
@@ -299,7 +334,7 @@ async fn run(db: TestDatabase, large: usize) {
     for _ in 0..SAMPLES {
         contended.push(
             bench
-                .time(reqwest::Method::GET, &read_path, &small_token, None)
+                .time(reqwest::Method::GET, &read_path, small_token, None)
                 .await,
         );
     }

@@ -786,15 +786,18 @@ async fn concurrent_creates_and_lookups_all_succeed() {
                 .0
             }
         });
-        let (created, looked) = tokio::join!(
+        let (create_statuses, lookup_statuses) = tokio::join!(
             futures_util::future::join_all(creates),
             futures_util::future::join_all(lookups)
         );
         assert!(
-            created.iter().all(|s| *s == StatusCode::CREATED),
-            "{created:?}"
+            create_statuses.iter().all(|s| *s == StatusCode::CREATED),
+            "{create_statuses:?}"
         );
-        assert!(looked.iter().all(|s| *s == StatusCode::OK), "{looked:?}");
+        assert!(
+            lookup_statuses.iter().all(|s| *s == StatusCode::OK),
+            "{lookup_statuses:?}"
+        );
         assert_eq!(scim.get("/Users?count=0").await.1["totalResults"], 24);
     }
 }
