@@ -75,6 +75,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let metrics = PrometheusMetricsBuilder::new("idgate")
             .endpoint("/metrics")
+            // Route patterns label the series; unmatched paths (scanners, typos) share one
+            // label instead of growing the series without bound.
+            .mask_unmatched_patterns("UNMATCHED")
             .build()
             .map_err(|e| anyhow::anyhow!("cannot set up metrics: {e}"))?;
 

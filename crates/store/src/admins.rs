@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::predicate::lower;
 use crate::schema::admins;
 use crate::{AdminId, DbConnection, StorageError, now_millis};
 
@@ -110,8 +111,6 @@ pub fn create(
         })?;
     Ok(row.into())
 }
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// Finds an admin by user name, regardless of case.
 pub fn find_by_username(

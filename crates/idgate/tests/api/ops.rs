@@ -58,3 +58,19 @@ async fn a_database_with_pending_migrations_is_not_ready() {
         assert_eq!(app.get("/healthz").await.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn unmatched_paths_share_one_metrics_label() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    for i in 0..3 {
+        assert_eq!(app.get(&format!("/probe-{i}")).await.status(), 404);
+    }
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(!text.contains("probe-"), "{text}");
+    assert!(
+        text.contains(
+            "idgate_http_requests_total{endpoint=\"UNMATCHED\",method=\"GET\",status=\"404\"} 3"
+        ),
+        "{text}"
+    );
+}
