@@ -82,6 +82,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot set up metrics: {e}"))?;
 
         let base_url = config.base_url.clone();
+        let public_base = web::Data::new(idgate_scim::PublicBaseUrl(base_url.clone()));
         let config = web::Data::new(config);
         let store = web::Data::new(store);
         let server = HttpServer::new(move || {
@@ -90,6 +91,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(config.clone())
                 .app_data(store.clone())
+                .app_data(public_base.clone())
                 .configure(routes)
         })
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs());

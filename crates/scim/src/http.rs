@@ -115,15 +115,17 @@ pub fn json_response(body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// The base URL of this node's SCIM endpoint as the client reached it.
+/// The base URL of this node's SCIM endpoint: from idgate's configured public URL
+/// ([`crate::PublicBaseUrl`]), never from the request's Host header.
 pub fn base_url(req: &HttpRequest, node: NodeId) -> String {
-    let info = req.connection_info();
-    format!(
-        "{}://{}{}/{node}",
-        info.scheme(),
-        info.host(),
-        crate::SCIM_PREFIX
-    )
+    let public = req
+        .app_data::<web::Data<crate::PublicBaseUrl>>()
+        .map(|b| b.0.clone())
+        .unwrap_or_else(|| {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        });
+    format!("{public}{}/{node}", crate::SCIM_PREFIX)
 }
 
 /// `filter`, paging, sorting and projection, from a query string or a `.search` body.

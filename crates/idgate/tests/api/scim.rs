@@ -801,3 +801,26 @@ async fn concurrent_creates_and_lookups_all_succeed() {
         assert_eq!(scim.get("/Users?count=0").await.1["totalResults"], 24);
     }
 }
+
+#[tokio::test]
+async fn locations_use_the_configured_base_url_not_the_host_header() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    let scim = scim_node(&app, "acme").await;
+    let (_, body, headers) = scim
+        .send(
+            Method::POST,
+            "/Users",
+            Some(user("loc@acme.test")),
+            &[
+                ("host", "evil.example"),
+                ("x-forwarded-host", "evil.example"),
+            ],
+        )
+        .await;
+    let location = headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&format!("{}/api/rest/scim/v2/", app.address)),
+        "{location}"
+    );
+    assert!(!body.to_string().contains("evil.example"), "{body}");
+}
