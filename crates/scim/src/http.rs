@@ -120,11 +120,13 @@ pub fn json_response(body: &Value) -> HttpResponse {
 pub fn base_url(req: &HttpRequest, node: NodeId) -> String {
     let public = req
         .app_data::<web::Data<crate::PublicBaseUrl>>()
-        .map(|b| b.0.clone())
-        .unwrap_or_else(|| {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        });
+        .map_or_else(
+            || {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            },
+            |b| b.0.clone(),
+        );
     format!("{public}{}/{node}", crate::SCIM_PREFIX)
 }
 
