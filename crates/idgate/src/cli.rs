@@ -16,6 +16,7 @@ use crate::startup::{Application, open_store};
 use crate::{password, telemetry};
 
 mod provisioning;
+mod sso;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +51,9 @@ pub enum Command {
     /// Teams (SCIM groups) and their approval queue.
     #[command(subcommand)]
     Team(provisioning::TeamCommand),
+    /// SAML SSO methods.
+    #[command(subcommand)]
+    Sso(sso::SsoCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             provisioning::scim(&open_store(&config, true).await?, &config, cmd).await?;
         }
         Command::Team(cmd) => provisioning::team(&open_store(&config, true).await?, cmd).await?,
+        Command::Sso(cmd) => sso::run(&open_store(&config, true).await?, &config, cmd).await?,
     }
     Ok(())
 }

@@ -82,7 +82,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot set up metrics: {e}"))?;
 
         let base_url = config.base_url.clone();
-        let public_base = web::Data::new(idgate_scim::PublicBaseUrl(base_url.clone()));
+        let public_base = web::Data::new(idgate_store::PublicBaseUrl(base_url.clone()));
         let config = web::Data::new(config);
         let store = web::Data::new(store);
         let server = HttpServer::new(move || {

@@ -116,10 +116,10 @@ pub fn json_response(body: &Value) -> HttpResponse {
 }
 
 /// The base URL of this node's SCIM endpoint: from idgate's configured public URL
-/// ([`crate::PublicBaseUrl`]), never from the request's Host header.
+/// ([`idgate_store::PublicBaseUrl`]), never from the request's Host header.
 pub fn base_url(req: &HttpRequest, node: NodeId) -> String {
     let public = req
-        .app_data::<web::Data<crate::PublicBaseUrl>>()
+        .app_data::<web::Data<idgate_store::PublicBaseUrl>>()
         .map_or_else(
             || {
                 let info = req.connection_info();

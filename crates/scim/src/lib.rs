@@ -21,11 +21,6 @@ use actix_web::{HttpRequest, web};
 
 pub use error::{ScimError, ScimType};
 
-/// idgate's public base URL (`https://sso.example.com`), registered as app data: resource
-/// locations and `$ref`s are built from it.
-#[derive(Debug, Clone)]
-pub struct PublicBaseUrl(pub String);
-
 /// The path prefix of every SCIM endpoint.
 pub const SCIM_PREFIX: &str = "/api/rest/scim/v2";
 

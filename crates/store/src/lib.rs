@@ -34,6 +34,11 @@ pub use error::StorageError;
 pub use ids::{AdminId, NodeId, SsoId, TeamId, UserId, now_millis};
 pub use url::{Backend, DatabaseUrl};
 
+/// idgate's public base URL (`https://sso.example.com`, no trailing slash), registered as app
+/// data so that every protocol builds its URLs from configuration, never from a Host header.
+#[derive(Debug, Clone)]
+pub struct PublicBaseUrl(pub String);
+
 /// Pool settings; the defaults suit one small server.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {

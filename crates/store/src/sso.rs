@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::schema::sso_methods;
+use crate::schema::{sso_domains, sso_methods};
 use crate::{DbConnection, NodeId, SsoId, StorageError, now_millis};
 
 /// What is needed to create an SSO method: its SP key and certificate come from the caller
@@ -99,4 +99,287 @@ pub fn list_for_node(
         .select(SummaryRow::as_select())
         .load(conn)?;
     Ok(rows.into_iter().map(SsoMethodSummary::from).collect())
+}
+
+/// Which signature an assertion consumer demands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequireSigned {
+    Response,
+    Assertion,
+    Either,
+}
+
+impl RequireSigned {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequireSigned::Response => "response",
+            RequireSigned::Assertion => "assertion",
+            RequireSigned::Either => "either",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "response" => Some(RequireSigned::Response),
+            "assertion" => Some(RequireSigned::Assertion),
+            "either" => Some(RequireSigned::Either),
+            _ => None,
+        }
+    }
+}
+
+/// Everything about an SSO method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent per-method switches, one per column"
+)]
+pub struct SsoMethod {
+    pub sso_id: SsoId,
+    pub node_id: NodeId,
+    pub name: String,
+    pub sp_entity_id: Option<String>,
+    pub sp_key_pem: String,
+    pub sp_cert_pem: String,
+    pub idp_entity_id: Option<String>,
+    pub idp_metadata_xml: Option<String>,
+    pub idp_sso_post_url: Option<String>,
+    pub idp_sso_redirect_url: Option<String>,
+    pub idp_slo_url: Option<String>,
+    /// PEM certificates the IdP signs with (several during a rotation).
+    pub idp_certs: Vec<String>,
+    pub jit: bool,
+    pub idp_initiated: bool,
+    pub clock_skew_secs: i32,
+    pub sign_requests: bool,
+    pub allow_sha1: bool,
+    pub require_signed: RequireSigned,
+    pub attr_email: Option<String>,
+    pub attr_first_name: Option<String>,
+    pub attr_last_name: Option<String>,
+    /// Reserved email domains that route to this method.
+    pub domains: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sso_methods)]
+#[allow(clippy::struct_excessive_bools, reason = "mirrors the table's columns")]
+struct FullRow {
+    sso_id: i64,
+    node_id: i64,
+    name: String,
+    sp_entity_id: Option<String>,
+    sp_key_pem: String,
+    sp_cert_pem: String,
+    idp_entity_id: Option<String>,
+    idp_metadata_xml: Option<String>,
+    idp_sso_post_url: Option<String>,
+    idp_sso_redirect_url: Option<String>,
+    idp_slo_url: Option<String>,
+    idp_certs_json: String,
+    jit: bool,
+    idp_initiated: bool,
+    clock_skew_secs: i32,
+    sign_requests: bool,
+    allow_sha1: bool,
+    require_signed: String,
+    attr_email: Option<String>,
+    attr_first_name: Option<String>,
+    attr_last_name: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// An SSO method by id, with its reserved domains.
+pub fn get(conn: &mut DbConnection, sso_id: SsoId) -> Result<Option<SsoMethod>, StorageError> {
+    let Some(row) = sso_methods::table
+        .find(sso_id.get())
+        .select(FullRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let domains = sso_domains::table
+        .filter(sso_domains::sso_id.eq(sso_id.get()))
+        .order(sso_domains::domain.asc())
+        .select(sso_domains::domain)
+        .load(conn)?;
+    let idp_certs: Vec<String> = serde_json::from_str(&row.idp_certs_json)
+        .map_err(|e| StorageError::Corrupt(format!("IdP certificates of {sso_id}: {e}")))?;
+    let require_signed = RequireSigned::parse(&row.require_signed)
+        .ok_or_else(|| StorageError::Corrupt(format!("require_signed '{}'", row.require_signed)))?;
+    Ok(Some(SsoMethod {
+        sso_id: SsoId::from_db(row.sso_id),
+        node_id: NodeId::from_db(row.node_id),
+        name: row.name,
+        sp_entity_id: row.sp_entity_id,
+        sp_key_pem: row.sp_key_pem,
+        sp_cert_pem: row.sp_cert_pem,
+        idp_entity_id: row.idp_entity_id,
+        idp_metadata_xml: row.idp_metadata_xml,
+        idp_sso_post_url: row.idp_sso_post_url,
+        idp_sso_redirect_url: row.idp_sso_redirect_url,
+        idp_slo_url: row.idp_slo_url,
+        idp_certs,
+        jit: row.jit,
+        idp_initiated: row.idp_initiated,
+        clock_skew_secs: row.clock_skew_secs,
+        sign_requests: row.sign_requests,
+        allow_sha1: row.allow_sha1,
+        require_signed,
+        attr_email: row.attr_email,
+        attr_first_name: row.attr_first_name,
+        attr_last_name: row.attr_last_name,
+        domains,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }))
+}
+
+/// What an imported IdP metadata document says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpSettings {
+    pub entity_id: String,
+    pub metadata_xml: String,
+    pub sso_post_url: Option<String>,
+    pub sso_redirect_url: Option<String>,
+    pub slo_url: Option<String>,
+    pub certs: Vec<String>,
+}
+
+/// Replaces the method's IdP settings with an imported metadata document's.
+pub fn set_idp(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    idp: &IdpSettings,
+) -> Result<(), StorageError> {
+    let certs = serde_json::to_string(&idp.certs).expect("strings serialise");
+    let changed = diesel::update(sso_methods::table.find(sso_id.get()))
+        .set((
+            sso_methods::idp_entity_id.eq(&idp.entity_id),
+            sso_methods::idp_metadata_xml.eq(&idp.metadata_xml),
+            sso_methods::idp_sso_post_url.eq(&idp.sso_post_url),
+            sso_methods::idp_sso_redirect_url.eq(&idp.sso_redirect_url),
+            sso_methods::idp_slo_url.eq(&idp.slo_url),
+            sso_methods::idp_certs_json.eq(certs),
+            sso_methods::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StorageError::NotFound { what: "SSO method" });
+    }
+    Ok(())
+}
+
+/// Settings to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub jit: Option<bool>,
+    pub idp_initiated: Option<bool>,
+    pub clock_skew_secs: Option<i32>,
+    pub sign_requests: Option<bool>,
+    pub allow_sha1: Option<bool>,
+    pub require_signed: Option<RequireSigned>,
+}
+
+pub fn update_settings(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    change: &SettingsChange,
+) -> Result<(), StorageError> {
+    crate::transaction(conn, |conn| {
+        let target = sso_methods::table.find(sso_id.get());
+        if get(conn, sso_id)?.is_none() {
+            return Err(StorageError::NotFound { what: "SSO method" });
+        }
+        if let Some(v) = change.jit {
+            diesel::update(target)
+                .set(sso_methods::jit.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = change.idp_initiated {
+            diesel::update(target)
+                .set(sso_methods::idp_initiated.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = change.clock_skew_secs {
+            diesel::update(target)
+                .set(sso_methods::clock_skew_secs.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = change.sign_requests {
+            diesel::update(target)
+                .set(sso_methods::sign_requests.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = change.allow_sha1 {
+            diesel::update(target)
+                .set(sso_methods::allow_sha1.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = change.require_signed {
+            diesel::update(target)
+                .set(sso_methods::require_signed.eq(v.as_str()))
+                .execute(conn)?;
+        }
+        diesel::update(target)
+            .set(sso_methods::updated_at.eq(now_millis()))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Why a domain could not be reserved.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("the domain '{0}' already routes to another SSO method")]
+    Taken(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Reserves an email domain (lower-cased) for this method; reserving it again is a no-op.
+pub fn add_domain(conn: &mut DbConnection, sso_id: SsoId, domain: &str) -> Result<(), DomainError> {
+    let domain = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+    let owner: Option<i64> = sso_domains::table
+        .find(&domain)
+        .select(sso_domains::sso_id)
+        .first(conn)
+        .optional()
+        .map_err(StorageError::from)?;
+    match owner {
+        Some(id) if id == sso_id.get() => Ok(()),
+        Some(_) => Err(DomainError::Taken(domain)),
+        None => {
+            diesel::insert_into(sso_domains::table)
+                .values((
+                    sso_domains::domain.eq(&domain),
+                    sso_domains::sso_id.eq(sso_id.get()),
+                ))
+                .execute(conn)
+                .map_err(|e| match StorageError::from(e) {
+                    StorageError::Conflict { .. } => DomainError::Taken(domain.clone()),
+                    other => DomainError::Storage(other),
+                })?;
+            Ok(())
+        }
+    }
+}
+
+/// The SSO method an email domain routes to.
+pub fn find_by_domain(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Option<SsoId>, StorageError> {
+    let domain = domain.trim().to_ascii_lowercase();
+    Ok(sso_domains::table
+        .find(domain)
+        .select(sso_domains::sso_id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(SsoId::from_db))
 }

@@ -1,0 +1,345 @@
+//! `idgate sso …`: SAML SSO methods (create, import IdP metadata, settings, exports).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use clap::Subcommand;
+use idgate_saml::sp::{self, SpUrls};
+use idgate_saml::{idp, keys};
+use idgate_store::events::{NewEvent, Outcome};
+use idgate_store::sso::{self, RequireSigned, SettingsChange, SsoMethod};
+use idgate_store::{NodeId, SsoId, StorageError, Store, events, nodes};
+use serde_json::json;
+
+use super::{Output, Switch};
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Create an SSO method with a fresh 12-digit id, SP key and certificate.
+    Create {
+        node_id: NodeId,
+        #[arg(long)]
+        name: String,
+        /// A custom SP entity id (default: the method's /api/rest/sso/saml/<ssoId> URL).
+        #[arg(long)]
+        entity_id: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Import the IdP's metadata (JumpCloud: SSO tab → Export Metadata).
+    ImportIdp { sso_id: SsoId, file: PathBuf },
+    /// Change settings.
+    Set {
+        sso_id: SsoId,
+        #[arg(long, value_enum)]
+        jit: Option<Switch>,
+        #[arg(long, value_enum)]
+        idp_initiated: Option<Switch>,
+        /// Allowed clock difference with the IdP, in seconds.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3600))]
+        clock_skew: Option<i32>,
+        /// Reserve an email domain for routing (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        #[arg(long, value_enum)]
+        sign_requests: Option<Switch>,
+        #[arg(long, value_enum)]
+        allow_sha1: Option<Switch>,
+        #[arg(long, value_enum)]
+        require_signed: Option<Signed>,
+    },
+    /// Print the SP metadata XML.
+    ExportMetadata { sso_id: SsoId },
+    /// Print the SP certificate (PEM).
+    ExportCert { sso_id: SsoId },
+    /// Show the method: URLs to give the IdP, imported IdP, settings.
+    Show {
+        sso_id: SsoId,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Signed {
+    Response,
+    Assertion,
+    Either,
+}
+
+pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Result<()> {
+    match cmd {
+        SsoCommand::Create {
+            node_id,
+            name,
+            entity_id,
+            output,
+        } => create(store, config, node_id, &name, entity_id, &output).await,
+        SsoCommand::ImportIdp { sso_id, file } => import_idp(store, sso_id, &file).await,
+        SsoCommand::Set {
+            sso_id,
+            jit,
+            idp_initiated,
+            clock_skew,
+            domains,
+            sign_requests,
+            allow_sha1,
+            require_signed,
+        } => {
+            let change = SettingsChange {
+                jit: jit.map(Switch::is_on),
+                idp_initiated: idp_initiated.map(Switch::is_on),
+                clock_skew_secs: clock_skew,
+                sign_requests: sign_requests.map(Switch::is_on),
+                allow_sha1: allow_sha1.map(Switch::is_on),
+                require_signed: require_signed.map(|s| match s {
+                    Signed::Response => RequireSigned::Response,
+                    Signed::Assertion => RequireSigned::Assertion,
+                    Signed::Either => RequireSigned::Either,
+                }),
+            };
+            if change == SettingsChange::default() && domains.is_empty() {
+                bail!("nothing to change: give at least one setting");
+            }
+            for domain in &domains {
+                if !valid_domain(domain) {
+                    bail!("'{domain}' is not an email domain such as acme.com");
+                }
+            }
+            store
+                .run(move |c| {
+                    idgate_store::transaction(c, |c| {
+                        sso::update_settings(c, sso_id, &change)?;
+                        for domain in &domains {
+                            if let Err(e) = sso::add_domain(c, sso_id, domain) {
+                                return match e {
+                                    sso::DomainError::Taken(d) => {
+                                        Err(StorageError::Corrupt(format!(
+                                            "the domain '{d}' already routes to another SSO method"
+                                        )))
+                                    }
+                                    sso::DomainError::Storage(s) => Err(s),
+                                };
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+                .map_err(|e| not_found_or(e, sso_id))?;
+            println!("updated SSO method {sso_id}");
+            Ok(())
+        }
+        SsoCommand::ExportMetadata { sso_id } => {
+            let method = load(store, sso_id).await?;
+            println!(
+                "{}",
+                sp::metadata_xml(&config.base_url, &method).map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
+        SsoCommand::ExportCert { sso_id } => {
+            print!("{}", load(store, sso_id).await?.sp_cert_pem);
+            Ok(())
+        }
+        SsoCommand::Show { sso_id, output } => {
+            show(&load(store, sso_id).await?, config, &output);
+            Ok(())
+        }
+    }
+}
+
+fn valid_domain(domain: &str) -> bool {
+    let d = domain.trim().trim_start_matches('@');
+    d.contains('.')
+        && !d.starts_with('.')
+        && !d.ends_with('.')
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+fn not_found_or(err: StorageError, sso_id: SsoId) -> anyhow::Error {
+    match err {
+        StorageError::NotFound { .. } => anyhow!("no SSO method with id {sso_id}"),
+        StorageError::Corrupt(message) => anyhow!(message),
+        other => other.into(),
+    }
+}
+
+async fn load(store: &Store, sso_id: SsoId) -> anyhow::Result<SsoMethod> {
+    store
+        .run(move |c| sso::get(c, sso_id))
+        .await?
+        .ok_or_else(|| anyhow!("no SSO method with id {sso_id}"))
+}
+
+async fn create(
+    store: &Store,
+    config: &Config,
+    node_id: NodeId,
+    name: &str,
+    entity_id: Option<String>,
+    output: &super::Output,
+) -> anyhow::Result<()> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        bail!("an SSO method name has 1 to 200 characters");
+    }
+    if let Some(id) = &entity_id
+        && (id.trim().is_empty() || id.len() > 1024)
+    {
+        bail!("an entity id has 1 to 1024 characters");
+    }
+    let pair = tokio::task::spawn_blocking({
+        let name = name.clone();
+        move || keys::generate(&name)
+    })
+    .await?
+    .context("cannot generate the SP key")?;
+    let sso_id = store
+        .run(move |c| {
+            if nodes::get(c, node_id)?.is_none() {
+                return Ok(None);
+            }
+            let id = sso::create(
+                c,
+                &sso::NewSsoMethod {
+                    node_id,
+                    name: &name,
+                    sp_entity_id: entity_id.as_deref(),
+                    sp_key_pem: &pair.key_pem,
+                    sp_cert_pem: &pair.cert_pem,
+                },
+            )?;
+            events::record(
+                c,
+                &NewEvent {
+                    node_id: Some(node_id),
+                    kind: "sso_method_created",
+                    actor: "cli",
+                    target: Some(&id.to_string()),
+                    outcome: Outcome::Success,
+                    detail: &name,
+                },
+            )?;
+            Ok(Some(id))
+        })
+        .await?
+        .ok_or_else(|| anyhow!("no node with id {node_id}"))?;
+    let method = load(store, sso_id).await?;
+    let urls = SpUrls::of(&config.base_url, &method);
+    if output.json {
+        println!(
+            "{}",
+            json!({"sso_id": sso_id, "entity_id": urls.entity_id, "acs_url": urls.acs_url, "login_url": urls.login_url, "metadata_url": urls.metadata_url})
+        );
+    } else {
+        println!("created SSO method {sso_id}");
+        print_urls(&urls);
+    }
+    Ok(())
+}
+
+fn print_urls(urls: &SpUrls) {
+    println!("SP entity id:  {}", urls.entity_id);
+    println!("ACS URL:       {}", urls.acs_url);
+    println!("Login URL:     {}", urls.login_url);
+    println!("SP metadata:   {}", urls.metadata_url);
+    println!("SP cert:       {}", urls.cert_url);
+}
+
+async fn import_idp(store: &Store, sso_id: SsoId, file: &std::path::Path) -> anyhow::Result<()> {
+    let xml =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let settings =
+        idp::import(&xml).with_context(|| format!("cannot import {}", file.display()))?;
+    let summary = format!(
+        "imported IdP '{}' ({} signing certificate(s), SSO via {})",
+        settings.entity_id,
+        settings.certs.len(),
+        if settings.sso_redirect_url.is_some() {
+            "HTTP-Redirect"
+        } else {
+            "HTTP-POST"
+        }
+    );
+    store
+        .run(move |c| {
+            let node = sso::get(c, sso_id)?
+                .ok_or(StorageError::NotFound { what: "SSO method" })?
+                .node_id;
+            sso::set_idp(c, sso_id, &settings)?;
+            events::record(
+                c,
+                &NewEvent {
+                    node_id: Some(node),
+                    kind: "sso_idp_imported",
+                    actor: "cli",
+                    target: Some(&sso_id.to_string()),
+                    outcome: Outcome::Success,
+                    detail: &settings.entity_id,
+                },
+            )
+        })
+        .await
+        .map_err(|e| not_found_or(e, sso_id))?;
+    println!("{summary}");
+    Ok(())
+}
+
+fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
+    let urls = SpUrls::of(&config.base_url, method);
+    if output.json {
+        println!(
+            "{}",
+            json!({
+                "sso_id": method.sso_id, "node_id": method.node_id, "name": method.name,
+                "urls": urls,
+                "idp": {"entity_id": method.idp_entity_id, "sso_post_url": method.idp_sso_post_url,
+                        "sso_redirect_url": method.idp_sso_redirect_url, "slo_url": method.idp_slo_url,
+                        "signing_certificates": method.idp_certs.len()},
+                "jit": method.jit, "idp_initiated": method.idp_initiated, "clock_skew_secs": method.clock_skew_secs,
+                "sign_requests": method.sign_requests, "allow_sha1": method.allow_sha1,
+                "require_signed": method.require_signed, "domains": method.domains,
+            })
+        );
+        return;
+    }
+    println!(
+        "SSO method {} ({}) of node {}",
+        method.sso_id, method.name, method.node_id
+    );
+    print_urls(&urls);
+    match &method.idp_entity_id {
+        Some(id) => println!(
+            "IdP:           {id} ({} signing certificate(s))",
+            method.idp_certs.len()
+        ),
+        None => println!(
+            "IdP:           not imported yet: idgate sso import-idp {} FILE",
+            method.sso_id
+        ),
+    }
+    let on = |b: bool| if b { "on" } else { "off" };
+    println!(
+        "JIT provisioning: {}; IdP-initiated login: {}; clock skew: {} s",
+        on(method.jit),
+        on(method.idp_initiated),
+        method.clock_skew_secs
+    );
+    println!(
+        "Signed requests: {}; SHA-1 allowed: {}; signature required on: {}",
+        on(method.sign_requests),
+        on(method.allow_sha1),
+        method.require_signed.as_str()
+    );
+    println!(
+        "Reserved domains: {}",
+        if method.domains.is_empty() {
+            "none".to_owned()
+        } else {
+            method.domains.join(", ")
+        }
+    );
+}
