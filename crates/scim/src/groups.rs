@@ -105,6 +105,22 @@ fn parse_body(body: &Value) -> Result<GroupBody, ScimError> {
     })
 }
 
+/// The group a request names (as the client can see it), checked against `If-Match`.
+fn current_team(
+    c: &mut idgate_store::DbConnection,
+    node: idgate_store::NodeId,
+    id: &TeamId,
+    expected: Option<i64>,
+) -> Result<Result<Team, ScimError>, StorageError> {
+    let Some(found) = teams::get(c, node, id)? else {
+        return Ok(Err(ScimError::not_found("group not found")));
+    };
+    if expected.is_some_and(|v| v != found.version) {
+        return Ok(Err(precondition_failed()));
+    }
+    Ok(Ok(found))
+}
+
 fn parse_id(raw: &str) -> Result<TeamId, ScimError> {
     raw.parse::<TeamId>()
         .map_err(|_| ScimError::not_found("group not found"))
@@ -404,12 +420,10 @@ pub async fn replace(
     let body = parse_body(&read_json(payload).await?)?;
     let base = http::base_url(&req, node);
     let (team, rendered) = run(&store, "group", move |c| {
-        let Some(current) = teams::get(c, node, &id)? else {
-            return Ok(Err(ScimError::not_found("group not found")));
+        let current = match current_team(c, node, &id, expected)? {
+            Ok(found) => found,
+            Err(err) => return Ok(Err(err)),
         };
-        if expected.is_some_and(|v| v != current.version) {
-            return Ok(Err(precondition_failed()));
-        }
         let result = idgate_store::transaction(c, |c| {
             let team = teams::update(
                 c,
@@ -619,12 +633,10 @@ pub async fn modify(
     let with_members = !params.excludes("members");
     let base = http::base_url(&req, node);
     let (team, mut rendered) = run(&store, "group", move |c| {
-        let Some(current) = teams::get(c, node, &id)? else {
-            return Ok(Err(ScimError::not_found("group not found")));
+        let current = match current_team(c, node, &id, expected)? {
+            Ok(found) => found,
+            Err(err) => return Ok(Err(err)),
         };
-        if expected.is_some_and(|v| v != current.version) {
-            return Ok(Err(precondition_failed()));
-        }
         let result =
             idgate_store::transaction(c, |c| apply_changes(c, node, &current, expected, &changes));
         let (team, detail) = match result {
@@ -716,12 +728,10 @@ pub async fn delete(
     let id = parse_id(&id.1)?;
     let expected = if_match(&req)?;
     run(&store, "group", move |c| {
-        let Some(current) = teams::get(c, node, &id)? else {
-            return Ok(Err(ScimError::not_found("group not found")));
+        let current = match current_team(c, node, &id, expected)? {
+            Ok(found) => found,
+            Err(err) => return Ok(Err(err)),
         };
-        if expected.is_some_and(|v| v != current.version) {
-            return Ok(Err(precondition_failed()));
-        }
         teams::delete(c, node, &id)?;
         audit(
             c,

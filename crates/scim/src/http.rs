@@ -168,6 +168,21 @@ impl StringOrList {
     }
 }
 
+/// The list parameters of RFC 7644 §3.4.2, spelled canonically, whatever the client's case.
+fn canonical_param(key: &str) -> Option<&'static str> {
+    [
+        "filter",
+        "startIndex",
+        "count",
+        "sortBy",
+        "sortOrder",
+        "attributes",
+        "excludedAttributes",
+    ]
+    .into_iter()
+    .find(|k| k.eq_ignore_ascii_case(key))
+}
+
 impl ListParams {
     /// Reads the query string, accepting parameter names in any case.
     pub fn from_query(req: &HttpRequest) -> Result<Self, ScimError> {
@@ -182,17 +197,7 @@ impl ListParams {
                 .into_inner();
         let mut map = Map::new();
         for (key, value) in pairs {
-            let canonical = [
-                "filter",
-                "startIndex",
-                "count",
-                "sortBy",
-                "sortOrder",
-                "attributes",
-                "excludedAttributes",
-            ]
-            .into_iter()
-            .find(|k| k.eq_ignore_ascii_case(&key));
+            let canonical = canonical_param(&key);
             if let Some(k) = canonical {
                 map.insert(k.to_owned(), Value::String(value));
             }
@@ -207,17 +212,7 @@ impl ListParams {
         })?;
         let mut map = Map::new();
         for (key, value) in obj {
-            let canonical = [
-                "filter",
-                "startIndex",
-                "count",
-                "sortBy",
-                "sortOrder",
-                "attributes",
-                "excludedAttributes",
-            ]
-            .into_iter()
-            .find(|k| k.eq_ignore_ascii_case(key));
+            let canonical = canonical_param(key);
             if let Some(k) = canonical {
                 let value = match value {
                     Value::Number(n) => Value::String(n.to_string()),

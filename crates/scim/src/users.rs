@@ -428,6 +428,22 @@ fn create_in_store(
     Ok(Ok((user, rendered)))
 }
 
+/// The user a request names (as the client can see it), checked against `If-Match`.
+fn current_user(
+    c: &mut idgate_store::DbConnection,
+    node: idgate_store::NodeId,
+    id: &UserId,
+    expected: Option<i64>,
+) -> Result<Result<User, ScimError>, StorageError> {
+    let Some(found) = users::get(c, node, id)?.filter(|u| u.scim_visible) else {
+        return Ok(Err(ScimError::not_found("user not found")));
+    };
+    if expected.is_some_and(|v| v != found.version) {
+        return Ok(Err(precondition_failed()));
+    }
+    Ok(Ok(found))
+}
+
 fn parse_id(raw: &str) -> Result<UserId, ScimError> {
     raw.parse::<UserId>()
         .map_err(|_| ScimError::not_found("user not found"))
@@ -687,12 +703,10 @@ pub async fn replace(
     let (_, fields) = normalize(&body)?;
     let base = http::base_url(&req, node);
     let (user, rendered) = run(&store, "user", move |c| {
-        let Some(current) = users::get(c, node, &id)?.filter(|u| u.scim_visible) else {
-            return Ok(Err(ScimError::not_found("user not found")));
+        let current = match current_user(c, node, &id, expected)? {
+            Ok(found) => found,
+            Err(err) => return Ok(Err(err)),
         };
-        if expected.is_some_and(|v| v != current.version) {
-            return Ok(Err(precondition_failed()));
-        }
         let user = match users::update(c, node, &id, Some(current.version), &fields) {
             Ok(user) => user,
             Err(e @ (StorageError::Conflict { .. } | StorageError::VersionMismatch)) => {
@@ -741,12 +755,10 @@ pub async fn modify(
     let base = http::base_url(&req, node);
     let (user, mut rendered) = run(&store, "user", move |c| {
         for _ in 0..PATCH_ATTEMPTS {
-            let Some(current) = users::get(c, node, &id)?.filter(|u| u.scim_visible) else {
-                return Ok(Err(ScimError::not_found("user not found")));
+            let current = match current_user(c, node, &id, expected)? {
+                Ok(found) => found,
+                Err(err) => return Ok(Err(err)),
             };
-            if expected.is_some_and(|v| v != current.version) {
-                return Ok(Err(precondition_failed()));
-            }
             let mut doc = editable(&current);
             if let Err(err) = patch::apply(&mut doc, &ops) {
                 audit(
@@ -821,12 +833,10 @@ pub async fn delete(
     let id = parse_id(&id.1)?;
     let expected = if_match(&req)?;
     run(&store, "user", move |c| {
-        let Some(current) = users::get(c, node, &id)?.filter(|u| u.scim_visible) else {
-            return Ok(Err(ScimError::not_found("user not found")));
+        let current = match current_user(c, node, &id, expected)? {
+            Ok(found) => found,
+            Err(err) => return Ok(Err(err)),
         };
-        if expected.is_some_and(|v| v != current.version) {
-            return Ok(Err(precondition_failed()));
-        }
         let hard = idgate_store::scim::get(c, node)?.is_some_and(|m| m.hard_delete);
         if hard {
             users::delete(c, node, &id)?;
