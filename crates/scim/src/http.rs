@@ -233,6 +233,15 @@ impl ListParams {
         })
     }
 
+    /// The parsed `filter`, if one was given (400 `invalidFilter` when it does not parse).
+    pub fn filter_expr(&self) -> Result<Option<scim_v2::filter::Filter>, ScimError> {
+        self.filter
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(crate::filter::parse)
+            .transpose()
+    }
+
     /// 1-based start (values below 1 mean 1, as RFC 7644 §3.4.2.4 says).
     pub fn start_index(&self) -> Result<i64, ScimError> {
         match &self.start_index {

@@ -562,12 +562,7 @@ pub async fn matching(
 ) -> Result<(i64, Vec<Value>), ScimError> {
     let node = node_of(req)?;
     let base = http::base_url(req, node);
-    let filter: Option<Filter> = params
-        .filter
-        .as_deref()
-        .filter(|f| !f.trim().is_empty())
-        .map(filter::parse)
-        .transpose()?;
+    let filter: Option<Filter> = params.filter_expr()?;
     let start = params.start_index()?;
     let count = params.count()?;
     let with_groups = !params.excludes("groups");
