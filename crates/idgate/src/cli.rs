@@ -54,6 +54,9 @@ pub enum Command {
     /// SAML SSO methods.
     #[command(subcommand)]
     Sso(sso::SsoCommand),
+    /// SAML tools.
+    #[command(subcommand)]
+    Saml(sso::SamlCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +106,12 @@ impl Switch {
     }
 }
 
+/// A mistake in how a command was called (a missing file, an unreadable argument), as opposed
+/// to a refusal of what it was asked to do: `main` exits 2 for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
@@ -137,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Team(cmd) => provisioning::team(&open_store(&config, true).await?, cmd).await?,
         Command::Sso(cmd) => sso::run(&open_store(&config, true).await?, &config, cmd).await?,
+        Command::Saml(sso::SamlCommand::Check(args)) => sso::check(&args)?,
     }
     Ok(())
 }

@@ -9,7 +9,11 @@ fn main() -> ExitCode {
         Err(err) => {
             // One readable line: the error and its causes, outermost first.
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<idgate::cli::UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod idp;
 pub mod keys;
 pub mod sp;
+pub mod validate;
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};

@@ -61,6 +61,94 @@ pub enum SsoCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SamlCommand {
+    /// Validate a captured SAML response offline with the rules the assertion consumer uses;
+    /// prints the verdict as JSON. Exit 0: accepted; 1: rejected; 2: usage.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The IdP's metadata (its entity id and signing certificates are used).
+    #[arg(long)]
+    idp_metadata: PathBuf,
+    #[arg(long)]
+    sp_entity_id: String,
+    /// The ACS URL the response was posted to.
+    #[arg(long)]
+    acs_url: String,
+    /// The instant to validate at (RFC 3339); default now.
+    #[arg(long)]
+    now: Option<String>,
+    /// The AuthnRequest id the response must answer; without it, only IdP-initiated
+    /// responses are accepted.
+    #[arg(long)]
+    in_response_to: Option<String>,
+    #[arg(long)]
+    allow_sha1: bool,
+    /// Allowed clock difference, in seconds.
+    #[arg(long, default_value_t = 180)]
+    clock_skew: u32,
+    /// The response: raw XML or base64 (as posted in SAMLResponse).
+    response_file: PathBuf,
+}
+
+/// `idgate saml check`.
+pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
+    use idgate_saml::validate::{self, Expectations};
+    let usage = |message: String| anyhow::Error::new(super::UsageError(message));
+    let metadata = std::fs::read_to_string(&args.idp_metadata)
+        .map_err(|e| usage(format!("cannot read {}: {e}", args.idp_metadata.display())))?;
+    let idp = idp::import(&metadata).map_err(|e| {
+        usage(format!(
+            "cannot import {}: {e}",
+            args.idp_metadata.display()
+        ))
+    })?;
+    let raw = std::fs::read_to_string(&args.response_file)
+        .map_err(|e| usage(format!("cannot read {}: {e}", args.response_file.display())))?;
+    let now = match &args.now {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|e| usage(format!("--now '{text}' is not an RFC 3339 instant: {e}")))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let expect = Expectations {
+        idp_entity_id: &idp.entity_id,
+        idp_certs: &idp.certs,
+        sp_entity_id: &args.sp_entity_id,
+        acs_url: &args.acs_url,
+        now,
+        clock_skew: chrono::Duration::seconds(i64::from(args.clock_skew)),
+        allow_sha1: args.allow_sha1,
+        require_signed: RequireSigned::Either,
+    };
+    let verdict = validate::decode(&raw)
+        .and_then(|xml| validate::validate(&xml, &expect))
+        .and_then(|verified| {
+            validate::check_in_response_to(
+                &verified,
+                args.in_response_to.as_deref(),
+                args.in_response_to.is_none(),
+            )
+            .map(|()| verified)
+        });
+    match verdict {
+        Ok(verified) => {
+            println!("{}", json!({"accepted": true, "identity": verified}));
+            Ok(())
+        }
+        Err(rejection) => {
+            println!(
+                "{}",
+                json!({"accepted": false, "rule": rejection.code(), "reason": rejection.to_string()})
+            );
+            bail!("the response was rejected: {rejection}")
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Signed {
     Response,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_provisioning;
+mod cli_saml;
 mod cli_sso;
 mod helpers;
 mod ops;
