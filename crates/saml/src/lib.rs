@@ -4,8 +4,10 @@
 //! guides read the same. Storage is reached only through `idgate-store`'s repository API; XML
 //! parsing and signatures are samael's (with xmlsec), never hand-written here.
 
+pub mod acs;
 pub mod idp;
 pub mod keys;
+pub mod session;
 pub mod sp;
 pub mod validate;
 
@@ -16,6 +18,30 @@ use idgate_store::{PublicBaseUrl, SsoId, Store, sso};
 
 /// Mounts the SAML routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Real responses exceed actix's 16 KiB default form limit; keep an explicit bound.
+    let form = web::FormConfig::default()
+        .limit(validate::MAX_RESPONSE_BYTES * 4 / 3 + 8 * 1024)
+        .error_handler(|err, _req| {
+            let text = format!("The sign-in request could not be read: {err}");
+            actix_web::error::InternalError::from_response(
+                err,
+                HttpResponse::BadRequest()
+                    .content_type("text/plain; charset=utf-8")
+                    .body(text),
+            )
+            .into()
+        });
+    for acs in [
+        "/api/rest/sso/saml/{sso_id}",
+        "/api/rest/sso/saml/sso/{sso_id}",
+        "/api/rest/sso/ext_login/{sso_id}",
+    ] {
+        cfg.service(
+            web::resource(acs)
+                .app_data(form.clone())
+                .route(web::post().to(acs::consume)),
+        );
+    }
     cfg.route(
         "/api/rest/sso/saml/{sso_id}/cert",
         web::get().to(sp_certificate),
@@ -23,7 +49,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/rest/sso/saml/{sso_id}/metadata",
         web::get().to(sp_metadata),
-    );
+    )
+    .route("/auth/session", web::get().to(session::session))
+    .route("/auth/verify", web::get().to(session::verify))
+    .route("/logout", web::post().to(session::logout));
+}
+
+/// A plain 503 page, the error logged.
+pub(crate) fn unavailable(err: &idgate_store::StorageError) -> HttpResponse {
+    tracing::error!(error = %err, "SSO storage failure");
+    HttpResponse::ServiceUnavailable()
+        .content_type("text/plain; charset=utf-8")
+        .body("The SSO service is temporarily unavailable. Try again shortly.")
+}
+
+/// Epoch milliseconds as RFC 3339.
+pub(crate) fn rfc3339(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis).map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
 }
 
 async fn load(sso_id: &str, store: &Store) -> Result<SsoMethod, HttpResponse> {
@@ -33,12 +77,7 @@ async fn load(sso_id: &str, store: &Store) -> Result<SsoMethod, HttpResponse> {
     match store.run(move |c| sso::get(c, sso_id)).await {
         Ok(Some(method)) => Ok(method),
         Ok(None) => Err(not_found()),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot read the SSO method");
-            Err(HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("The SSO service is temporarily unavailable. Try again shortly."))
-        }
+        Err(err) => Err(unavailable(&err)),
     }
 }
 
@@ -91,7 +130,7 @@ async fn sp_metadata(
     }
 }
 
-fn not_found() -> HttpResponse {
+pub(crate) fn not_found() -> HttpResponse {
     HttpResponse::NotFound()
         .content_type("text/plain; charset=utf-8")
         .body("No such SSO method. Check the SSO id in the URL.")

@@ -11,45 +11,9 @@ use idgate_store::{NodeId, Store, scim};
 
 use crate::error::ScimError;
 
-/// A freshly generated token: give `token` to the client once, store `hash`.
-#[derive(Debug)]
-pub struct NewToken {
-    pub token: String,
-    pub hash: String,
-}
-
-/// Generates a token (43 URL-safe characters carrying 256 random bits).
-pub fn generate_token() -> NewToken {
-    let mut bytes = [0u8; 32];
-    openssl::rand::rand_bytes(&mut bytes).expect("the system random generator works");
-    let token = base64_url(&bytes);
-    let hash = hash_token(&token);
-    NewToken { token, hash }
-}
-
-/// Hex SHA-256 of a token. A fast hash suffices: the token has 256 bits of entropy.
-pub fn hash_token(token: &str) -> String {
-    let digest = openssl::sha::sha256(token.as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
-        use std::fmt::Write;
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
-}
-
-fn base64_url(bytes: &[u8]) -> String {
-    openssl::base64::encode_block(bytes)
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
-}
-
-/// Whether `presented` is the token whose hash is `stored_hash`, in constant time.
-pub fn token_matches(presented: &str, stored_hash: &str) -> bool {
-    let presented = hash_token(presented);
-    presented.len() == stored_hash.len()
-        && openssl::memcmp::eq(presented.as_bytes(), stored_hash.as_bytes())
-}
+pub use idgate_store::token::{
+    NewToken, generate as generate_token, hash as hash_token, matches as token_matches,
+};
 
 /// The node an authenticated SCIM request acts on, set by [`require_bearer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,23 +93,5 @@ pub async fn require_bearer(
             let err = ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "storage unavailable");
             Ok(req.into_response(err.error_response()))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_carry_256_bits_and_only_their_hash_matches() {
-        let a = generate_token();
-        let b = generate_token();
-        assert_eq!(a.token.len(), 43);
-        assert_ne!(a.token, b.token);
-        assert_eq!(a.hash.len(), 64);
-        assert!(!a.hash.contains(&a.token));
-        assert!(token_matches(&a.token, &a.hash));
-        assert!(!token_matches(&b.token, &a.hash));
-        assert!(!token_matches("", &a.hash));
     }
 }

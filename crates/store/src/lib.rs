@@ -19,9 +19,12 @@ pub mod admins;
 pub mod events;
 pub mod nodes;
 pub mod predicate;
+pub mod saml_state;
 pub mod scim;
+pub mod sessions;
 pub mod sso;
 pub mod teams;
+pub mod token;
 pub mod users;
 
 #[cfg(feature = "test-support")]

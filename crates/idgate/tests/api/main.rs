@@ -7,6 +7,7 @@ mod cli_sso;
 mod helpers;
 mod ops;
 mod routes;
+mod saml_acs;
 mod scim;
 mod scim_groups;
 mod tls;

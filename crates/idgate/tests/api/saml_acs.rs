@@ -1,0 +1,496 @@
+//! The assertion consumer over HTTP, with responses signed by an implementation independent of
+//! idgate: the `xmlsec1` command, with a throw-away test IdP key made for each test.
+
+use std::process::Command;
+
+use idgate_store::testing::TestDatabase;
+use idgate_store::{SsoId, StorageError, nodes, sso};
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A test IdP: its throw-away key and certificate on disk.
+struct TestIdp {
+    dir: tempfile::TempDir,
+    cert_pem: String,
+}
+
+impl TestIdp {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = idgate_saml::keys::generate("throw-away test IdP").unwrap();
+        std::fs::write(dir.path().join("test-idp-key.pem"), &pair.key_pem).unwrap();
+        std::fs::write(dir.path().join("test-idp-cert.pem"), &pair.cert_pem).unwrap();
+        Self {
+            dir,
+            cert_pem: pair.cert_pem,
+        }
+    }
+
+    /// Signs the element with `ID="{id}"` of `xml` with xmlsec1.
+    fn sign(&self, xml: &str) -> String {
+        let template = self.dir.path().join("template.xml");
+        let signed = self.dir.path().join("signed.xml");
+        std::fs::write(&template, xml).unwrap();
+        let key = format!(
+            "{},{}",
+            self.dir.path().join("test-idp-key.pem").display(),
+            self.dir.path().join("test-idp-cert.pem").display()
+        );
+        let out = Command::new("xmlsec1")
+            .args(["--sign", "--privkey-pem", &key])
+            .args([
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            ])
+            .args([
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            ])
+            .arg("--output")
+            .arg(&signed)
+            .arg(&template)
+            .output()
+            .expect("xmlsec1 is installed (scripts/setup installs it)");
+        assert!(
+            out.status.success(),
+            "xmlsec1: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(signed).unwrap()
+    }
+}
+
+const IDP_ENTITY: &str = "https://idp.example.test/saml";
+
+fn signature_template(reference: &str) -> String {
+    format!(
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##
+    )
+}
+
+/// What a test response says.
+struct Claims<'a> {
+    acs: &'a str,
+    audience: &'a str,
+    name_id: &'a str,
+    email: Option<&'a str>,
+    in_response_to: Option<&'a str>,
+    issuer: &'a str,
+    /// Offset of the validity window from now, in seconds.
+    shift_secs: i64,
+}
+
+fn response_xml(c: &Claims<'_>) -> String {
+    let now = chrono::Utc::now() + chrono::Duration::seconds(c.shift_secs);
+    let t = |d: i64| {
+        (now + chrono::Duration::seconds(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let assertion_id = format!("_a{}", uuid_like());
+    let irt = c
+        .in_response_to
+        .map(|id| format!(r#" InResponseTo="{id}""#))
+        .unwrap_or_default();
+    let email = c
+        .email
+        .map(|e| format!(r#"<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>{e}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="firstname"><saml:AttributeValue>Jane</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>"#))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r{rid}" Version="2.0" IssueInstant="{now}" Destination="{acs}"{irt}><saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="{assertion_id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{email}</saml:Assertion></samlp:Response>"#,
+        rid = uuid_like(),
+        now = t(0),
+        from = t(-60),
+        until = t(300),
+        acs = c.acs,
+        issuer = c.issuer,
+        audience = c.audience,
+        name_id = c.name_id,
+        sig = signature_template(&assertion_id),
+    )
+}
+
+/// A fresh id for XML (random, hex).
+fn uuid_like() -> String {
+    idgate_store::token::hash(&idgate_store::token::generate().token)[..32].to_owned()
+}
+
+/// An app with an SSO method whose IdP is `idp`.
+async fn app_with_method(
+    db: TestDatabase,
+    idp: &TestIdp,
+    jit: bool,
+    idp_initiated: bool,
+) -> (TestApp, SsoId) {
+    let app = spawn_app(db).await;
+    let cert = idp.cert_pem.clone();
+    let sso_id = app
+        .store
+        .run(move |c| {
+            let node = nodes::create(c, &nodes::NodeName::parse("acme").unwrap())
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let sp = idgate_saml::keys::generate("sp").unwrap();
+            let id = sso::create(
+                c,
+                &sso::NewSsoMethod {
+                    node_id: node.id,
+                    name: "test",
+                    sp_entity_id: None,
+                    sp_key_pem: &sp.key_pem,
+                    sp_cert_pem: &sp.cert_pem,
+                },
+            )?;
+            sso::set_idp(
+                c,
+                id,
+                &sso::IdpSettings {
+                    entity_id: IDP_ENTITY.into(),
+                    metadata_xml: String::new(),
+                    sso_post_url: Some("https://idp.example.test/sso".into()),
+                    sso_redirect_url: None,
+                    slo_url: None,
+                    certs: vec![cert],
+                },
+            )?;
+            sso::update_settings(
+                c,
+                id,
+                &sso::SettingsChange {
+                    jit: Some(jit),
+                    idp_initiated: Some(idp_initiated),
+                    ..sso::SettingsChange::default()
+                },
+            )?;
+            Ok(id)
+        })
+        .await
+        .unwrap();
+    (app, sso_id)
+}
+
+async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqwest::Response {
+    let encoded = openssl::base64::encode_block(xml.as_bytes());
+    let mut form = vec![("SAMLResponse", encoded.as_str())];
+    if let Some(r) = relay {
+        form.push(("RelayState", r));
+    }
+    app.client
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
+    Claims {
+        acs,
+        audience,
+        name_id: "jane@acme.test",
+        email: Some("jane@acme.test"),
+        in_response_to: None,
+        issuer: IDP_ENTITY,
+        shift_secs: 0,
+    }
+}
+
+async fn last_failure(app: &TestApp) -> String {
+    let events = app
+        .store
+        .run(|c| idgate_store::events::latest(c, None, 5))
+        .await
+        .unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.kind == "sso_login_failed")
+        .expect("a failure event");
+    failed.target.clone().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_idp_initiated_sign_in_creates_a_session_the_proxy_can_check() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let (app, sso_id) = app_with_method(db, &idp, true, true).await;
+        let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+        let acs = app.url(&acs_path);
+        let response = idp.sign(&response_xml(&claims(&acs, &acs)));
+
+        let res = post(&app, &acs_path, &response, Some("/app/dashboard")).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{:?}",
+            res.text().await
+        );
+        assert_eq!(res.headers()["location"], "/app/dashboard");
+        let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+            "{set_cookie}"
+        );
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+        let me = app
+            .client
+            .get(app.url("/auth/session"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        let me: serde_json::Value = me.json().await.unwrap();
+        assert_eq!(me["user"], "jane@acme.test");
+        let verify = app
+            .client
+            .get(app.url("/auth/verify"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(verify.status(), 200);
+        assert_eq!(verify.headers()["x-idgate-user"], "jane@acme.test");
+
+        // The same response again is a replay, whichever ACS path it is posted to.
+        let again = post(
+            &app,
+            &format!("/api/rest/sso/ext_login/{sso_id}"),
+            &response,
+            None,
+        )
+        .await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert!(["replay", "destination"].contains(&last_failure(&app).await.as_str()));
+        let again = post(&app, &acs_path, &response, None).await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(last_failure(&app).await, "replay");
+
+        let out = app
+            .client
+            .post(app.url("/logout"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        let me = app
+            .client
+            .get(app.url("/auth/session"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 401);
+        assert_eq!(
+            app.client
+                .get(app.url("/auth/verify"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_broken_rule_is_refused_with_its_reason() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, false).await;
+    let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+    let acs = app.url(&acs_path);
+    let other_idp = TestIdp::new();
+
+    let cases: Vec<(String, &str)> = vec![
+        (idp.sign(&response_xml(&claims(&acs, &acs))), "unsolicited"),
+        (
+            idp.sign(&response_xml(&Claims {
+                in_response_to: Some("_never_sent"),
+                ..claims(&acs, &acs)
+            })),
+            "in_response_to",
+        ),
+        (
+            other_idp.sign(&response_xml(&claims(&acs, &acs))),
+            "signature",
+        ),
+        (
+            idp.sign(&response_xml(&claims(&acs, "https://other-sp.test"))),
+            "audience",
+        ),
+        (
+            idp.sign(&response_xml(&claims("https://other-sp.test/acs", &acs))),
+            "destination",
+        ),
+        (
+            idp.sign(&response_xml(&Claims {
+                issuer: "https://evil.test",
+                ..claims(&acs, &acs)
+            })),
+            "issuer",
+        ),
+        (
+            idp.sign(&response_xml(&Claims {
+                shift_secs: -3600,
+                ..claims(&acs, &acs)
+            })),
+            "expired",
+        ),
+        (
+            idp.sign(&response_xml(&Claims {
+                shift_secs: 3600,
+                ..claims(&acs, &acs)
+            })),
+            "not_yet_valid",
+        ),
+        (
+            idp.sign(&response_xml(&claims(&acs, &acs))).replace(
+                "jane@acme.test</saml:NameID>",
+                "admin@acme.test</saml:NameID>",
+            ),
+            "signature",
+        ),
+    ];
+    for (xml, rule) in cases {
+        let res = post(&app, &acs_path, &xml, None).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{rule}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        assert!(res.headers().get("set-cookie").is_none(), "{rule}");
+        assert_eq!(last_failure(&app).await, rule);
+    }
+    let garbage = app
+        .client
+        .post(app.url(&acs_path))
+        .form(&[("SAMLResponse", "%%%")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(last_failure(&app).await, "not_base64");
+    let missing = app
+        .client
+        .post(app.url(&acs_path))
+        .form(&[("RelayState", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn jit_locked_users_and_redirects() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, false, true).await;
+    let acs_path = format!("/api/rest/sso/saml/sso/{sso_id}");
+    let acs = app.url(&acs_path);
+    let audience = app.url(&format!("/api/rest/sso/saml/{sso_id}"));
+
+    // JIT off: an unknown user is refused.
+    let res = post(
+        &app,
+        &acs_path,
+        &idp.sign(&response_xml(&claims(&acs, &audience))),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(last_failure(&app).await, "no_account");
+
+    // An existing (SCIM) user signs in, matched by email in any case; an external RelayState is
+    // not followed.
+    let node = app
+        .store
+        .run(move |c| Ok(sso::get(c, sso_id)?.unwrap().node_id))
+        .await
+        .unwrap();
+    let user = app
+        .store
+        .run(move |c| {
+            idgate_store::users::insert(
+                c,
+                node,
+                &idgate_store::users::UserFields {
+                    user_name: "Jane@Acme.test".into(),
+                    email: Some("jane@acme.test".into()),
+                    attributes: "{}".into(),
+                    active: true,
+                    ..Default::default()
+                },
+                idgate_store::users::Provenance::Scim,
+            )
+        })
+        .await
+        .unwrap();
+    let res = post(
+        &app,
+        &acs_path,
+        &idp.sign(&response_xml(&claims(&acs, &audience))),
+        Some("https://evil.test/"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/");
+
+    // Locked: refused with a clear page.
+    let id = user.id.clone();
+    app.store
+        .run(move |c| {
+            idgate_store::users::set_status(
+                c,
+                node,
+                &id,
+                idgate_store::users::UserStatus::Locked,
+                true,
+            )
+        })
+        .await
+        .unwrap();
+    let res = post(
+        &app,
+        &acs_path,
+        &idp.sign(&response_xml(&claims(&acs, &audience))),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("locked"));
+    assert_eq!(last_failure(&app).await, "locked");
+}
+
+#[tokio::test]
+async fn jit_creates_the_account_from_the_attributes() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    let acs_path = format!("/api/rest/sso/ext_login/{sso_id}");
+    let acs = app.url(&acs_path);
+    let audience = app.url(&format!("/api/rest/sso/saml/{sso_id}"));
+    let res = post(
+        &app,
+        &acs_path,
+        &idp.sign(&response_xml(&Claims {
+            name_id: "opaque-123",
+            email: Some("new@acme.test"),
+            ..claims(&acs, &audience)
+        })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let node = app
+        .store
+        .run(move |c| Ok(sso::get(c, sso_id)?.unwrap().node_id))
+        .await
+        .unwrap();
+    let user = app
+        .store
+        .run(move |c| idgate_store::users::find_by_user_name(c, node, "new@acme.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.provenance, idgate_store::users::Provenance::Jit);
+    assert_eq!(user.given_name.as_deref(), Some("Jane"));
+}

@@ -1,0 +1,110 @@
+//! Signed-in sessions of users. The cookie holds a random token; only its hash is stored.
+
+use diesel::prelude::*;
+
+use crate::schema::{sessions, users};
+use crate::{DbConnection, NodeId, SsoId, StorageError, UserId, now_millis};
+
+/// What a new session records.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a UserId,
+    pub node_id: NodeId,
+    pub sso_id: Option<SsoId>,
+    pub name_id: Option<&'a str>,
+    pub session_index: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), StorageError> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id_hash.eq(new.token_hash),
+            sessions::user_id.eq(new.user_id.as_str()),
+            sessions::node_id.eq(new.node_id.get()),
+            sessions::sso_id.eq(new.sso_id.map(SsoId::get)),
+            sessions::name_id.eq(new.name_id),
+            sessions::session_index.eq(new.session_index),
+            sessions::created_at.eq(now_millis()),
+            sessions::expires_at.eq(new.expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A live session and who it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: UserId,
+    pub node_id: NodeId,
+    pub sso_id: Option<SsoId>,
+    pub expires_at: i64,
+    pub user_name: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// False when the account was locked after sign-in: the session no longer counts.
+    pub user_active: bool,
+}
+
+/// user id, node, SSO method, expiry, userName, email, displayName, status, SCIM-visible.
+type SessionRow = (
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+);
+
+/// The unexpired session whose token hashes to `token_hash`.
+pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>, StorageError> {
+    let row: Option<SessionRow> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id_hash.eq(token_hash))
+        .filter(sessions::expires_at.gt(now_millis()))
+        .select((
+            sessions::user_id,
+            sessions::node_id,
+            sessions::sso_id,
+            sessions::expires_at,
+            users::user_name,
+            users::email,
+            users::display_name,
+            users::status,
+            users::scim_visible,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(
+            user_id,
+            node_id,
+            sso_id,
+            expires_at,
+            user_name,
+            email,
+            display_name,
+            status,
+            visible,
+        )| Session {
+            user_id: UserId::from_db(user_id),
+            node_id: NodeId::from_db(node_id),
+            sso_id: sso_id.map(SsoId::from_db),
+            expires_at,
+            user_name,
+            email,
+            display_name,
+            user_active: status == "active" && visible,
+        },
+    ))
+}
+
+/// Ends a session (no error when it is already gone).
+pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {
+    diesel::delete(sessions::table.filter(sessions::id_hash.eq(token_hash))).execute(conn)?;
+    Ok(())
+}
