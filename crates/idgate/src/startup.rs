@@ -55,6 +55,7 @@ impl Application {
     /// Binds the listener, then opens and migrates the database: a port in use or a bad TLS
     /// file is reported before anything touches the database.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        idgate_saml::self_test().map_err(anyhow::Error::msg)?;
         let (config, listener, acceptor) = bind(config)?;
         let store = open_store(&config, true).await?;
         Self::assemble(config, store, listener, acceptor)

@@ -135,3 +135,29 @@ pub(crate) fn not_found() -> HttpResponse {
         .content_type("text/plain; charset=utf-8")
         .body("No such SSO method. Check the SSO id in the URL.")
 }
+
+/// Verifies a known signed response once, on the calling thread: initialises libxml2 and xmlsec
+/// there (they initialise lazily behind a global lock otherwise) and proves that signature
+/// verification works on this machine (for example that libxmlsec1-openssl is installed).
+/// Call it at start-up on the main thread.
+pub fn self_test() -> Result<(), String> {
+    const RESPONSE: &str = include_str!("../tests/fixtures/jumpcloud/assertion.xml");
+    const METADATA: &str = include_str!("../tests/fixtures/jumpcloud/metadata.xml");
+    let idp = idp::import(METADATA).map_err(|e| e.to_string())?;
+    let now = chrono::DateTime::parse_from_rfc3339("2023-11-18T16:43:05.562Z")
+        .map_err(|e| e.to_string())?
+        .with_timezone(&chrono::Utc);
+    let expect = validate::Expectations {
+        idp_entity_id: &idp.entity_id,
+        idp_certs: &idp.certs,
+        sp_entity_id: "ssoready-entity-id",
+        acs_url: "http://localhost",
+        now,
+        clock_skew: chrono::Duration::seconds(0),
+        allow_sha1: false,
+        require_signed: idgate_store::sso::RequireSigned::Either,
+    };
+    validate::validate(RESPONSE, &expect)
+        .map(|_| ())
+        .map_err(|e| format!("SAML signature verification does not work here: {e}"))
+}

@@ -189,3 +189,8 @@ fn the_root_element_is_read_with_its_namespace() {
     );
     assert_eq!(root_element("<Other/>"), None);
 }
+
+#[test]
+fn the_start_up_self_test_passes() {
+    assert_eq!(crate::self_test(), Ok(()));
+}
