@@ -7,6 +7,7 @@
 pub mod acs;
 pub mod idp;
 pub mod keys;
+pub mod login;
 pub mod session;
 pub mod sp;
 pub mod validate;
@@ -34,7 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for acs in [
         "/api/rest/sso/saml/{sso_id}",
         "/api/rest/sso/saml/sso/{sso_id}",
-        "/api/rest/sso/ext_login/{sso_id}",
     ] {
         cfg.service(
             web::resource(acs)
@@ -42,6 +42,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(acs::consume)),
         );
     }
+    // The Login URL: GET starts SP-initiated login, POST consumes assertions.
+    cfg.service(
+        web::resource("/api/rest/sso/ext_login/{sso_id}")
+            .app_data(form)
+            .route(web::get().to(login::start))
+            .route(web::post().to(acs::consume)),
+    );
     cfg.route(
         "/api/rest/sso/saml/{sso_id}/cert",
         web::get().to(sp_certificate),

@@ -494,3 +494,117 @@ async fn jit_creates_the_account_from_the_attributes() {
     assert_eq!(user.provenance, idgate_store::users::Provenance::Jit);
     assert_eq!(user.given_name.as_deref(), Some("Jane"));
 }
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {text}"))
+        + start.len();
+    &text[from..from + text[from..].find(end).unwrap()]
+}
+
+#[tokio::test]
+async fn sp_initiated_login_posts_a_request_whose_answer_is_accepted_once() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let (app, sso_id) = app_with_method(db, &idp, true, false).await;
+        let login = app
+            .get(&format!(
+                "/api/rest/sso/ext_login/{sso_id}?RelayState=/inbox%22%3E%3Cscript%3Ex"
+            ))
+            .await;
+        assert_eq!(login.status(), 200);
+        let html = login.text().await.unwrap();
+        assert!(
+            html.contains(r#"action="https://idp.example.test/sso""#),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script>x"),
+            "the RelayState is escaped: {html}"
+        );
+        let request = String::from_utf8(
+            openssl::base64::decode_block(between(&html, r#"name="SAMLRequest" value=""#, "\""))
+                .unwrap(),
+        )
+        .unwrap();
+        let request_id = between(&request, r#"ID=""#, "\"").to_owned();
+        assert_eq!(request_id.len(), 33, "128 random bits: {request}");
+        let acs = app.url(&format!("/api/rest/sso/saml/{sso_id}"));
+        assert!(
+            request.contains(&format!(r#"AssertionConsumerServiceURL="{acs}""#)),
+            "{request}"
+        );
+
+        let answer = idp.sign(&response_xml(&Claims {
+            in_response_to: Some(&request_id),
+            ..claims(&acs, &acs)
+        }));
+        let res = post(&app, &format!("/api/rest/sso/saml/{sso_id}"), &answer, None).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            res.headers()["location"],
+            "/inbox\"><script>x",
+            "the RelayState remembered with the request"
+        );
+
+        // A second answer to the same request is refused: requests are consumed once.
+        let second = idp.sign(&response_xml(&Claims {
+            in_response_to: Some(&request_id),
+            ..claims(&acs, &acs)
+        }));
+        let res = post(&app, &format!("/api/rest/sso/saml/{sso_id}"), &second, None).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(last_failure(&app).await, "in_response_to");
+    }
+}
+
+#[tokio::test]
+async fn the_redirect_binding_is_used_and_signed_when_asked() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    let cert = idp.cert_pem.clone();
+    app.store
+        .run(move |c| {
+            sso::set_idp(
+                c,
+                sso_id,
+                &sso::IdpSettings {
+                    entity_id: IDP_ENTITY.into(),
+                    metadata_xml: String::new(),
+                    sso_post_url: None,
+                    sso_redirect_url: Some("https://idp.example.test/redirect".into()),
+                    slo_url: None,
+                    certs: vec![cert],
+                },
+            )?;
+            sso::update_settings(
+                c,
+                sso_id,
+                &sso::SettingsChange {
+                    sign_requests: Some(true),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let res = app
+        .get(&format!(
+            "/api/rest/sso/ext_login/{sso_id}?RelayState=/home"
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://idp.example.test/redirect?SAMLRequest="),
+        "{location}"
+    );
+    assert!(location.contains("RelayState=%2Fhome"), "{location}");
+    assert!(
+        location.contains("SigAlg=") && location.contains("Signature="),
+        "signed: {location}"
+    );
+    let unknown = app.get("/api/rest/sso/ext_login/123456789012").await;
+    assert_eq!(unknown.status(), 404);
+}

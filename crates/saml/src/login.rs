@@ -1,0 +1,162 @@
+//! SP-initiated login: `GET /api/rest/sso/ext_login/{sso_id}` sends the browser to the IdP with
+//! an AuthnRequest whose 128-bit id is remembered in the database (with the RelayState) until it
+//! is answered or expires. Redirect binding when the IdP offers it (signed when the method says
+//! so), else an auto-submitting POST form (JumpCloud's default metadata).
+
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use idgate_store::sso::SsoMethod;
+use idgate_store::{PublicBaseUrl, SsoId, Store, saml_state, token};
+use samael::schema::{AuthnRequest, Issuer};
+use samael::traits::ToXml;
+use serde::Deserialize;
+
+use crate::acs::safe_relay;
+use crate::idp::HTTP_POST;
+use crate::sp::SpUrls;
+
+/// How long an AuthnRequest waits for its answer.
+pub const REQUEST_MINUTES: i64 = 10;
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "saml/post_binding.html")]
+struct PostBinding<'a> {
+    destination: &'a str,
+    saml_request: &'a str,
+    relay_state: Option<&'a str>,
+}
+
+/// A fresh AuthnRequest id: 128 random bits (samael's own ids carry 32).
+fn request_id() -> String {
+    format!("_{}", &token::hash(&token::generate().token)[..32])
+}
+
+fn request(method: &SsoMethod, base_url: &str, id: &str, destination: &str) -> AuthnRequest {
+    let urls = SpUrls::of(base_url, method);
+    AuthnRequest {
+        id: id.to_owned(),
+        version: "2.0".to_owned(),
+        issue_instant: chrono::Utc::now(),
+        destination: Some(destination.to_owned()),
+        issuer: Some(Issuer {
+            value: Some(urls.entity_id),
+            ..Issuer::default()
+        }),
+        assertion_consumer_service_url: Some(urls.acs_url),
+        protocol_binding: Some(HTTP_POST.to_owned()),
+        ..AuthnRequest::default()
+    }
+}
+
+fn plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(text.to_owned())
+}
+
+#[tracing::instrument(skip_all, fields(sso_id = %path))]
+pub async fn start(
+    path: web::Path<String>,
+    query: web::Query<LoginQuery>,
+    store: web::Data<Store>,
+    base: web::Data<PublicBaseUrl>,
+) -> HttpResponse {
+    let Ok(sso_id) = path.parse::<SsoId>() else {
+        return crate::not_found();
+    };
+    let method = match store.run(move |c| idgate_store::sso::get(c, sso_id)).await {
+        Ok(Some(method)) => method,
+        Ok(None) => return crate::not_found(),
+        Err(err) => return crate::unavailable(&err),
+    };
+    let (destination, redirect) = match (&method.idp_sso_redirect_url, &method.idp_sso_post_url) {
+        (Some(url), _) => (url.clone(), true),
+        (None, Some(url)) => (url.clone(), false),
+        (None, None) => {
+            return plain(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "Sign-in is not set up for this SSO method yet. Your administrator must import the identity provider's metadata.",
+            );
+        }
+    };
+    let relay = query.into_inner().relay_state.map(|r| safe_relay(Some(&r)));
+    let id = request_id();
+    let authn = request(&method, &base.0, &id, &destination);
+    let expires = idgate_store::now_millis() + REQUEST_MINUTES * 60_000;
+    let (remember_id, remember_relay) = (id.clone(), relay.clone());
+    if let Err(err) = store
+        .run(move |c| {
+            saml_state::remember_request(
+                c,
+                sso_id,
+                &remember_id,
+                remember_relay.as_deref(),
+                expires,
+            )
+        })
+        .await
+    {
+        return crate::unavailable(&err);
+    }
+    let relay_text = relay.clone().unwrap_or_default();
+    if redirect {
+        let url = if method.sign_requests {
+            openssl::pkey::PKey::private_key_from_pem(method.sp_key_pem.as_bytes())
+                .map_err(|e| e.to_string())
+                .and_then(|key| {
+                    authn
+                        .signed_redirect(&relay_text, &key)
+                        .map_err(|e| e.to_string())
+                })
+        } else {
+            authn.redirect(&relay_text).map_err(|e| e.to_string())
+        };
+        if let Ok(Some(url)) = &url {
+            return HttpResponse::Found()
+                .insert_header((LOCATION, url.to_string()))
+                .insert_header((CACHE_CONTROL, "no-store"))
+                .finish();
+        }
+        tracing::error!(?url, "cannot build the redirect to the IdP");
+        return plain(
+            actix_web::http::StatusCode::BAD_GATEWAY,
+            "The identity provider's sign-in address is not usable. Tell your administrator.",
+        );
+    }
+    let xml = match authn.to_string() {
+        Ok(xml) => xml,
+        Err(err) => {
+            tracing::error!(error = ?err, "cannot write the AuthnRequest");
+            return plain(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "The sign-in request could not be prepared.",
+            );
+        }
+    };
+    let encoded = openssl::base64::encode_block(xml.as_bytes());
+    let page = PostBinding {
+        destination: &destination,
+        saml_request: &encoded,
+        relay_state: relay.as_deref(),
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render the POST binding form");
+            plain(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "The sign-in request could not be prepared.",
+            )
+        }
+    }
+}
