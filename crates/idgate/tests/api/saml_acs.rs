@@ -608,3 +608,51 @@ async fn the_redirect_binding_is_used_and_signed_when_asked() {
     let unknown = app.get("/api/rest/sso/ext_login/123456789012").await;
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn the_login_page_routes_by_reserved_domain() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    app.store
+        .run(move |c| {
+            sso::add_domain(c, sso_id, "acme.test")
+                .map_err(|e| StorageError::Corrupt(e.to_string()))
+        })
+        .await
+        .unwrap();
+
+    let empty = app.get("/login").await;
+    assert_eq!(empty.status(), 200);
+    assert!(empty.text().await.unwrap().contains("Work email"));
+    for query in ["?email=Jane%40ACME.test", "?domain=acme.test"] {
+        let res = app.get(&format!("/login{query}")).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{query}");
+        assert_eq!(
+            res.headers()["location"],
+            format!("/api/rest/sso/ext_login/{sso_id}").as_str()
+        );
+    }
+    let relayed = app
+        .get("/login?email=jane%40acme.test&RelayState=%2Fapp%2Fx")
+        .await;
+    assert_eq!(
+        relayed.headers()["location"],
+        format!("/api/rest/sso/ext_login/{sso_id}?RelayState=%2Fapp%2Fx").as_str()
+    );
+    let unknown = app.get("/login?email=bob%40other.test").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("Single sign-on is not set up for other.test")
+    );
+    let bad = app.get("/login?email=%3Cscript%3E").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("not an email address") && !html.contains("<script>"),
+        "{html}"
+    );
+}
