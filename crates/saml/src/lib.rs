@@ -10,6 +10,8 @@ pub mod keys;
 pub mod login;
 pub mod session;
 pub mod sp;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod validate;
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};

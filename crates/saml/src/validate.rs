@@ -57,6 +57,8 @@ pub enum Rejection {
     NotSigned(&'static str),
     #[error("the response carries no assertion")]
     NoAssertion,
+    #[error("the signed assertion is not the response's assertion (signature wrapping)")]
+    Wrapped,
     #[error("encrypted assertions are not supported")]
     Encrypted,
     #[error("the IdP answered with status {0}")]
@@ -104,6 +106,7 @@ impl Rejection {
             Rejection::BadSignature => "signature",
             Rejection::NotSigned(_) => "not_signed",
             Rejection::NoAssertion => "no_assertion",
+            Rejection::Wrapped => "wrapped",
             Rejection::Encrypted => "encrypted",
             Rejection::Status(_) => "status",
             Rejection::Issuer { .. } => "issuer",
@@ -358,6 +361,13 @@ fn verify(xml: &str, envelope: &Response, expect: &Expectations<'_>) -> Result<S
         },
         None => return Err(Rejection::NoAssertion),
     };
+    // Only the assertion is signed: it must be the response's own assertion, where a reader of
+    // the unsigned envelope would find it, not a copy moved elsewhere (signature wrapping).
+    if signed.response.is_none()
+        && envelope.assertion.as_ref().map(|a| a.id.as_str()) != Some(signed.assertion.id.as_str())
+    {
+        return Err(Rejection::Wrapped);
+    }
     // Every signature in the document verified (samael demands it), so an assertion that
     // carries one was signed itself.
     let assertion_signed = signed.element == "assertion"

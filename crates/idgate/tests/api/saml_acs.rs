@@ -1,117 +1,23 @@
 //! The assertion consumer over HTTP, with responses signed by an implementation independent of
 //! idgate: the `xmlsec1` command, with a throw-away test IdP key made for each test.
 
-use std::process::Command;
-
 use idgate_store::testing::TestDatabase;
 use idgate_store::{SsoId, StorageError, nodes, sso};
 use reqwest::StatusCode;
 
+use idgate_saml::testing::{Claims, IDP_ENTITY, TestIdp, signed_response};
+
 use crate::helpers::{TestApp, spawn_app};
 
-/// A test IdP: its throw-away key and certificate on disk.
-struct TestIdp {
-    dir: tempfile::TempDir,
-    cert_pem: String,
-}
-
-impl TestIdp {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let pair = idgate_saml::keys::generate("throw-away test IdP").unwrap();
-        std::fs::write(dir.path().join("test-idp-key.pem"), &pair.key_pem).unwrap();
-        std::fs::write(dir.path().join("test-idp-cert.pem"), &pair.cert_pem).unwrap();
-        Self {
-            dir,
-            cert_pem: pair.cert_pem,
-        }
-    }
-
-    /// Signs the element with `ID="{id}"` of `xml` with xmlsec1.
-    fn sign(&self, xml: &str) -> String {
-        let template = self.dir.path().join("template.xml");
-        let signed = self.dir.path().join("signed.xml");
-        std::fs::write(&template, xml).unwrap();
-        let key = format!(
-            "{},{}",
-            self.dir.path().join("test-idp-key.pem").display(),
-            self.dir.path().join("test-idp-cert.pem").display()
-        );
-        let out = Command::new("xmlsec1")
-            .args(["--sign", "--privkey-pem", &key])
-            .args([
-                "--id-attr:ID",
-                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-            ])
-            .args([
-                "--id-attr:ID",
-                "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-            ])
-            .arg("--output")
-            .arg(&signed)
-            .arg(&template)
-            .output()
-            .expect("xmlsec1 is installed (scripts/setup installs it)");
-        assert!(
-            out.status.success(),
-            "xmlsec1: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read_to_string(signed).unwrap()
-    }
-}
-
-const IDP_ENTITY: &str = "https://idp.example.test/saml";
-
-fn signature_template(reference: &str) -> String {
-    format!(
-        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##
-    )
-}
-
-/// What a test response says.
-struct Claims<'a> {
-    acs: &'a str,
-    audience: &'a str,
-    name_id: &'a str,
-    email: Option<&'a str>,
-    in_response_to: Option<&'a str>,
-    issuer: &'a str,
-    /// Offset of the validity window from now, in seconds.
-    shift_secs: i64,
-}
-
-fn response_xml(c: &Claims<'_>) -> String {
-    let now = chrono::Utc::now() + chrono::Duration::seconds(c.shift_secs);
-    let t = |d: i64| {
-        (now + chrono::Duration::seconds(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
-    let assertion_id = format!("_a{}", uuid_like());
-    let irt = c
-        .in_response_to
-        .map(|id| format!(r#" InResponseTo="{id}""#))
-        .unwrap_or_default();
-    let email = c
-        .email
-        .map(|e| format!(r#"<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>{e}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="firstname"><saml:AttributeValue>Jane</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>"#))
-        .unwrap_or_default();
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r{rid}" Version="2.0" IssueInstant="{now}" Destination="{acs}"{irt}><saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="{assertion_id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{email}</saml:Assertion></samlp:Response>"#,
-        rid = uuid_like(),
-        now = t(0),
-        from = t(-60),
-        until = t(300),
-        acs = c.acs,
-        issuer = c.issuer,
-        audience = c.audience,
-        name_id = c.name_id,
-        sig = signature_template(&assertion_id),
-    )
-}
-
-/// A fresh id for XML (random, hex).
-fn uuid_like() -> String {
-    idgate_store::token::hash(&idgate_store::token::generate().token)[..32].to_owned()
+/// A response signed by `idp` (xmlsec1), with a fresh assertion id.
+fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
+    let id = format!(
+        "_a{}",
+        &idgate_store::token::hash(&idgate_store::token::generate().token)[..24]
+    );
+    let mut c = c.clone();
+    c.assertion_id = &id;
+    signed_response(idp, &c)
 }
 
 /// An app with an SSO method whose IdP is `idp`.
@@ -182,15 +88,7 @@ async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqw
 }
 
 fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
-    Claims {
-        acs,
-        audience,
-        name_id: "jane@acme.test",
-        email: Some("jane@acme.test"),
-        in_response_to: None,
-        issuer: IDP_ENTITY,
-        shift_secs: 0,
-    }
+    Claims::new(acs, audience, "")
 }
 
 async fn last_failure(app: &TestApp) -> String {
@@ -213,7 +111,7 @@ async fn an_idp_initiated_sign_in_creates_a_session_the_proxy_can_check() {
         let (app, sso_id) = app_with_method(db, &idp, true, true).await;
         let acs_path = format!("/api/rest/sso/saml/{sso_id}");
         let acs = app.url(&acs_path);
-        let response = idp.sign(&response_xml(&claims(&acs, &acs)));
+        let response = signed(&idp, &claims(&acs, &acs));
 
         let res = post(&app, &acs_path, &response, Some("/app/dashboard")).await;
         assert_eq!(
@@ -301,49 +199,58 @@ async fn each_broken_rule_is_refused_with_its_reason() {
     let other_idp = TestIdp::new();
 
     let cases: Vec<(String, &str)> = vec![
-        (idp.sign(&response_xml(&claims(&acs, &acs))), "unsolicited"),
+        (signed(&idp, &claims(&acs, &acs)), "unsolicited"),
         (
-            idp.sign(&response_xml(&Claims {
-                in_response_to: Some("_never_sent"),
-                ..claims(&acs, &acs)
-            })),
+            signed(
+                &idp,
+                &Claims {
+                    in_response_to: Some("_never_sent"),
+                    ..claims(&acs, &acs)
+                },
+            ),
             "in_response_to",
         ),
+        (signed(&other_idp, &claims(&acs, &acs)), "signature"),
         (
-            other_idp.sign(&response_xml(&claims(&acs, &acs))),
-            "signature",
-        ),
-        (
-            idp.sign(&response_xml(&claims(&acs, "https://other-sp.test"))),
+            signed(&idp, &claims(&acs, "https://other-sp.test")),
             "audience",
         ),
         (
-            idp.sign(&response_xml(&claims("https://other-sp.test/acs", &acs))),
+            signed(&idp, &claims("https://other-sp.test/acs", &acs)),
             "destination",
         ),
         (
-            idp.sign(&response_xml(&Claims {
-                issuer: "https://evil.test",
-                ..claims(&acs, &acs)
-            })),
+            signed(
+                &idp,
+                &Claims {
+                    issuer: "https://evil.test",
+                    ..claims(&acs, &acs)
+                },
+            ),
             "issuer",
         ),
         (
-            idp.sign(&response_xml(&Claims {
-                shift_secs: -3600,
-                ..claims(&acs, &acs)
-            })),
+            signed(
+                &idp,
+                &Claims {
+                    shift_secs: -3600,
+                    ..claims(&acs, &acs)
+                },
+            ),
             "expired",
         ),
         (
-            idp.sign(&response_xml(&Claims {
-                shift_secs: 3600,
-                ..claims(&acs, &acs)
-            })),
+            signed(
+                &idp,
+                &Claims {
+                    shift_secs: 3600,
+                    ..claims(&acs, &acs)
+                },
+            ),
             "not_yet_valid",
         ),
         (
-            idp.sign(&response_xml(&claims(&acs, &acs))).replace(
+            signed(&idp, &claims(&acs, &acs)).replace(
                 "jane@acme.test</saml:NameID>",
                 "admin@acme.test</saml:NameID>",
             ),
@@ -393,7 +300,7 @@ async fn jit_locked_users_and_redirects() {
     let res = post(
         &app,
         &acs_path,
-        &idp.sign(&response_xml(&claims(&acs, &audience))),
+        &signed(&idp, &claims(&acs, &audience)),
         None,
     )
     .await;
@@ -428,7 +335,7 @@ async fn jit_locked_users_and_redirects() {
     let res = post(
         &app,
         &acs_path,
-        &idp.sign(&response_xml(&claims(&acs, &audience))),
+        &signed(&idp, &claims(&acs, &audience)),
         Some("https://evil.test/"),
     )
     .await;
@@ -452,7 +359,7 @@ async fn jit_locked_users_and_redirects() {
     let res = post(
         &app,
         &acs_path,
-        &idp.sign(&response_xml(&claims(&acs, &audience))),
+        &signed(&idp, &claims(&acs, &audience)),
         None,
     )
     .await;
@@ -471,11 +378,14 @@ async fn jit_creates_the_account_from_the_attributes() {
     let res = post(
         &app,
         &acs_path,
-        &idp.sign(&response_xml(&Claims {
-            name_id: "opaque-123",
-            email: Some("new@acme.test"),
-            ..claims(&acs, &audience)
-        })),
+        &signed(
+            &idp,
+            &Claims {
+                name_id: "opaque-123",
+                email: Some("new@acme.test"),
+                ..claims(&acs, &audience)
+            },
+        ),
         None,
     )
     .await;
@@ -536,10 +446,13 @@ async fn sp_initiated_login_posts_a_request_whose_answer_is_accepted_once() {
             "{request}"
         );
 
-        let answer = idp.sign(&response_xml(&Claims {
-            in_response_to: Some(&request_id),
-            ..claims(&acs, &acs)
-        }));
+        let answer = signed(
+            &idp,
+            &Claims {
+                in_response_to: Some(&request_id),
+                ..claims(&acs, &acs)
+            },
+        );
         let res = post(&app, &format!("/api/rest/sso/saml/{sso_id}"), &answer, None).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(
@@ -549,10 +462,13 @@ async fn sp_initiated_login_posts_a_request_whose_answer_is_accepted_once() {
         );
 
         // A second answer to the same request is refused: requests are consumed once.
-        let second = idp.sign(&response_xml(&Claims {
-            in_response_to: Some(&request_id),
-            ..claims(&acs, &acs)
-        }));
+        let second = signed(
+            &idp,
+            &Claims {
+                in_response_to: Some(&request_id),
+                ..claims(&acs, &acs)
+            },
+        );
         let res = post(&app, &format!("/api/rest/sso/saml/{sso_id}"), &second, None).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert_eq!(last_failure(&app).await, "in_response_to");

@@ -1,0 +1,179 @@
+//! (feature `test-support`) A throw-away test IdP that signs SAML responses with the `xmlsec1`
+//! command: tests must never sign with the code under test.
+
+use std::process::Command;
+
+/// The entity id test responses are issued by.
+pub const IDP_ENTITY: &str = "https://idp.example.test/saml";
+
+/// A test IdP: a throw-away key and certificate in a temporary directory.
+#[derive(Debug)]
+pub struct TestIdp {
+    dir: tempfile_dir::Dir,
+    pub cert_pem: String,
+}
+
+mod tempfile_dir {
+    /// A directory removed when dropped.
+    #[derive(Debug)]
+    pub struct Dir(pub std::path::PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl TestIdp {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "idgate-test-idp-{}",
+            &idgate_store::token::generate().hash[..16]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pair = crate::keys::generate("throw-away test IdP").unwrap();
+        std::fs::write(dir.join("test-idp-key.pem"), &pair.key_pem).unwrap();
+        std::fs::write(dir.join("test-idp-cert.pem"), &pair.cert_pem).unwrap();
+        Self {
+            dir: tempfile_dir::Dir(dir),
+            cert_pem: pair.cert_pem,
+        }
+    }
+
+    /// Signs every empty `ds:Signature` template of `xml` with xmlsec1.
+    pub fn sign(&self, xml: &str) -> String {
+        let dir = &self.dir.0;
+        let template = dir.join("template.xml");
+        let signed = dir.join("signed.xml");
+        std::fs::write(&template, xml).unwrap();
+        let key = format!(
+            "{},{}",
+            dir.join("test-idp-key.pem").display(),
+            dir.join("test-idp-cert.pem").display()
+        );
+        let out = Command::new("xmlsec1")
+            .args(["--sign", "--privkey-pem", &key])
+            .args([
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            ])
+            .args([
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            ])
+            .arg("--output")
+            .arg(&signed)
+            .arg(&template)
+            .output()
+            .expect("xmlsec1 is installed (scripts/setup installs it)");
+        assert!(
+            out.status.success(),
+            "xmlsec1: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(signed).unwrap()
+    }
+}
+
+impl Default for TestIdp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An empty enveloped-signature template for the element with `ID="{reference}"`.
+pub fn signature_template(reference: &str, algorithm: &str, digest: &str) -> String {
+    format!(
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{algorithm}"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##
+    )
+}
+
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+pub const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+pub const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+
+/// What a test response says.
+#[derive(Debug, Clone)]
+pub struct Claims<'a> {
+    pub acs: &'a str,
+    pub audience: &'a str,
+    pub name_id: &'a str,
+    pub email: Option<&'a str>,
+    pub in_response_to: Option<&'a str>,
+    pub issuer: &'a str,
+    /// Offset of the validity window from now, in seconds.
+    pub shift_secs: i64,
+    pub assertion_id: &'a str,
+    /// (signature method, digest method) of the assertion's signature template.
+    pub algorithms: (&'a str, &'a str),
+}
+
+impl<'a> Claims<'a> {
+    pub fn new(acs: &'a str, audience: &'a str, assertion_id: &'a str) -> Self {
+        Self {
+            acs,
+            audience,
+            name_id: "jane@acme.test",
+            email: Some("jane@acme.test"),
+            in_response_to: None,
+            issuer: IDP_ENTITY,
+            shift_secs: 0,
+            assertion_id,
+            algorithms: (RSA_SHA256, SHA256),
+        }
+    }
+}
+
+/// The assertion element alone (with an empty signature template when `signed`).
+pub fn assertion_xml(c: &Claims<'_>, signed: bool) -> String {
+    let now = chrono::Utc::now() + chrono::Duration::seconds(c.shift_secs);
+    let t = |d: i64| {
+        (now + chrono::Duration::seconds(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let irt = c
+        .in_response_to
+        .map(|id| format!(r#" InResponseTo="{id}""#))
+        .unwrap_or_default();
+    let attrs = c.email.map(|e| format!(
+        r#"<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>{e}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="firstname"><saml:AttributeValue>Jane</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>"#
+    )).unwrap_or_default();
+    let sig = if signed {
+        signature_template(c.assertion_id, c.algorithms.0, c.algorithms.1)
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#,
+        id = c.assertion_id,
+        now = t(0),
+        from = t(-60),
+        until = t(300),
+        issuer = c.issuer,
+        name_id = c.name_id,
+        acs = c.acs,
+        audience = c.audience,
+    )
+}
+
+/// A Response around `inner` (an assertion, signed or not, or anything else).
+pub fn response_around(c: &Claims<'_>, inner: &str) -> String {
+    let now = (chrono::Utc::now() + chrono::Duration::seconds(c.shift_secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let irt = c
+        .in_response_to
+        .map(|id| format!(r#" InResponseTo="{id}""#))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r{rid}" Version="2.0" IssueInstant="{now}" Destination="{acs}"{irt}><saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>{inner}</samlp:Response>"#,
+        rid = &idgate_store::token::generate().hash[..24],
+        acs = c.acs,
+        issuer = c.issuer,
+    )
+}
+
+/// A response whose assertion is signed by `idp`.
+pub fn signed_response(idp: &TestIdp, c: &Claims<'_>) -> String {
+    idp.sign(&response_around(c, &assertion_xml(c, true)))
+}
