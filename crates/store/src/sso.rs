@@ -284,6 +284,10 @@ pub struct SettingsChange {
     pub sign_requests: Option<bool>,
     pub allow_sha1: Option<bool>,
     pub require_signed: Option<RequireSigned>,
+    /// Attribute names to read the email and names from (`Some(None)` returns to the defaults).
+    pub attr_email: Option<Option<String>>,
+    pub attr_first_name: Option<Option<String>>,
+    pub attr_last_name: Option<Option<String>>,
 }
 
 pub fn update_settings(

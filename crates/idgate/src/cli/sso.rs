@@ -48,6 +48,16 @@ pub enum SsoCommand {
         allow_sha1: Option<Switch>,
         #[arg(long, value_enum)]
         require_signed: Option<Signed>,
+        /// The assertion attribute holding the email (default: email, Email, the common URIs;
+        /// an empty value returns to the defaults).
+        #[arg(long)]
+        email_attribute: Option<String>,
+        /// The attribute holding the first name (default: firstname, First, givenName, …).
+        #[arg(long)]
+        first_name_attribute: Option<String>,
+        /// The attribute holding the last name (default: lastname, Last, sn, …).
+        #[arg(long)]
+        last_name_attribute: Option<String>,
     },
     /// Print the SP metadata XML.
     ExportMetadata { sso_id: SsoId },
@@ -174,7 +184,13 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
             sign_requests,
             allow_sha1,
             require_signed,
+            email_attribute,
+            first_name_attribute,
+            last_name_attribute,
         } => {
+            let attr = |v: Option<String>| {
+                v.map(|name| Some(name.trim().to_owned()).filter(|n| !n.is_empty()))
+            };
             let change = SettingsChange {
                 jit: jit.map(Switch::is_on),
                 idp_initiated: idp_initiated.map(Switch::is_on),
@@ -186,6 +202,9 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
                     Signed::Assertion => RequireSigned::Assertion,
                     Signed::Either => RequireSigned::Either,
                 }),
+                attr_email: attr(email_attribute),
+                attr_first_name: attr(first_name_attribute),
+                attr_last_name: attr(last_name_attribute),
             };
             if change == SettingsChange::default() && domains.is_empty() {
                 bail!("nothing to change: give at least one setting");
@@ -390,6 +409,7 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
                 "jit": method.jit, "idp_initiated": method.idp_initiated, "clock_skew_secs": method.clock_skew_secs,
                 "sign_requests": method.sign_requests, "allow_sha1": method.allow_sha1,
                 "require_signed": method.require_signed, "domains": method.domains,
+                "attributes": {"email": method.attr_email, "first_name": method.attr_first_name, "last_name": method.attr_last_name},
             })
         );
         return;

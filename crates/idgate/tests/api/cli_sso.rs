@@ -289,3 +289,57 @@ async fn sp_metadata_and_certificate_download_over_http() {
         }
     }
 }
+
+#[test]
+fn attribute_names_are_set_per_method_and_reset_with_an_empty_value() {
+    let cwd = tempfile::tempdir().unwrap();
+    let env: [(&str, &str); 0] = [];
+    let node = node(cwd.path(), &env);
+    let sso_id = json(&idgate(
+        cwd.path(),
+        &env,
+        &["sso", "create", &node, "--name", "x", "--json"],
+        None,
+    ))["sso_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let set = idgate(
+        cwd.path(),
+        &env,
+        &[
+            "sso",
+            "set",
+            &sso_id,
+            "--email-attribute",
+            "Mail",
+            "--last-name-attribute",
+            "surname",
+        ],
+        None,
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    let shown = json(&idgate(
+        cwd.path(),
+        &env,
+        &["sso", "show", &sso_id, "--json"],
+        None,
+    ));
+    assert_eq!(
+        shown["attributes"],
+        serde_json::json!({"email": "Mail", "first_name": null, "last_name": "surname"})
+    );
+    idgate(
+        cwd.path(),
+        &env,
+        &["sso", "set", &sso_id, "--email-attribute", ""],
+        None,
+    );
+    let shown = json(&idgate(
+        cwd.path(),
+        &env,
+        &["sso", "show", &sso_id, "--json"],
+        None,
+    ));
+    assert!(shown["attributes"]["email"].is_null());
+}
