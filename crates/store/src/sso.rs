@@ -330,6 +330,21 @@ pub fn update_settings(
                 .set(sso_methods::require_signed.eq(v.as_str()))
                 .execute(conn)?;
         }
+        if let Some(v) = &change.attr_email {
+            diesel::update(target)
+                .set(sso_methods::attr_email.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = &change.attr_first_name {
+            diesel::update(target)
+                .set(sso_methods::attr_first_name.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = &change.attr_last_name {
+            diesel::update(target)
+                .set(sso_methods::attr_last_name.eq(v))
+                .execute(conn)?;
+        }
         diesel::update(target)
             .set(sso_methods::updated_at.eq(now_millis()))
             .execute(conn)?;
