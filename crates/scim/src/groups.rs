@@ -17,7 +17,7 @@ use crate::filter::{self, format_time};
 use crate::http::{self, ListParams, audit, if_match, node_of, precondition_failed, read_json};
 use crate::json::{self, GROUP_SCHEMA};
 use crate::patch::{self, OpKind, Operation};
-use crate::users::{run, storage_error};
+use crate::users::{refused_write, run, storage_error};
 
 /// The SCIM representation of a team; `members` only when loaded.
 pub fn render(team: &Team, members: Option<&[Member]>, base: &str) -> Map<String, Value> {
@@ -434,20 +434,14 @@ pub async fn replace(
             }
             Ok(team)
         });
-        let team = match result {
-            Ok(team) => team,
-            Err(e @ (StorageError::Conflict { .. } | StorageError::VersionMismatch)) => {
-                audit(
-                    c,
-                    node,
-                    "group_update_provision",
-                    &current.display_name,
-                    Outcome::Failure,
-                    &e.to_string(),
-                );
-                return Ok(Err(storage_error(e, "group")));
-            }
-            Err(e) => return Err(e),
+        let team = match refused_write(
+            c,
+            node,
+            ("group_update_provision", &current.display_name, "group"),
+            result,
+        )? {
+            Ok(done) => done,
+            Err(err) => return Ok(Err(err)),
         };
         audit(
             c,

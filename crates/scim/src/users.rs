@@ -273,6 +273,24 @@ pub fn storage_error(err: StorageError, what: &str) -> ScimError {
     }
 }
 
+/// A write that the client's data made impossible (a taken name, a version that moved on) is
+/// audited as a failure and answered; any other storage failure stays an error.
+pub(crate) fn refused_write<T>(
+    c: &mut idgate_store::DbConnection,
+    node: idgate_store::NodeId,
+    (kind, target, what): (&str, &str, &'static str),
+    result: Result<T, StorageError>,
+) -> Result<Result<T, ScimError>, StorageError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e @ (StorageError::Conflict { .. } | StorageError::VersionMismatch)) => {
+            audit(c, node, kind, target, Outcome::Failure, &e.to_string());
+            Ok(Err(storage_error(e, what)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs `f` in the store, turning storage errors into SCIM errors.
 pub async fn run<T, F>(store: &Store, what: &'static str, f: F) -> Result<T, ScimError>
 where
@@ -702,20 +720,15 @@ pub async fn replace(
             Ok(found) => found,
             Err(err) => return Ok(Err(err)),
         };
-        let user = match users::update(c, node, &id, Some(current.version), &fields) {
-            Ok(user) => user,
-            Err(e @ (StorageError::Conflict { .. } | StorageError::VersionMismatch)) => {
-                audit(
-                    c,
-                    node,
-                    "user_update_provision",
-                    &current.user_name,
-                    Outcome::Failure,
-                    &e.to_string(),
-                );
-                return Ok(Err(storage_error(e, "user")));
-            }
-            Err(e) => return Err(e),
+        let attempt = users::update(c, node, &id, Some(current.version), &fields);
+        let user = match refused_write(
+            c,
+            node,
+            ("user_update_provision", &current.user_name, "user"),
+            attempt,
+        )? {
+            Ok(done) => done,
+            Err(err) => return Ok(Err(err)),
         };
         let (kind, detail) = change_event(current.status, fields.active);
         audit(c, node, kind, &user.user_name, Outcome::Success, detail);
