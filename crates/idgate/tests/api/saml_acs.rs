@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use idgate_saml::testing::{Claims, IDP_ENTITY, TestIdp, signed_response};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_with, test_config};
 
 /// A response signed by `idp` (xmlsec1), with a fresh assertion id.
 fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
@@ -28,6 +28,12 @@ async fn app_with_method(
     idp_initiated: bool,
 ) -> (TestApp, SsoId) {
     let app = spawn_app(db).await;
+    let sso_id = add_method(&app, idp, jit, idp_initiated).await;
+    (app, sso_id)
+}
+
+/// Adds a node and an SSO method whose IdP is `idp` to a running app.
+async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
     let cert = idp.cert_pem.clone();
     let sso_id = app
         .store
@@ -70,7 +76,7 @@ async fn app_with_method(
         })
         .await
         .unwrap();
-    (app, sso_id)
+    sso_id
 }
 
 async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqwest::Response {
@@ -570,5 +576,52 @@ async fn the_login_page_routes_by_reserved_domain() {
     assert!(
         html.contains("not an email address") && !html.contains("<script>"),
         "{html}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_posts_are_refused_before_parsing() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    let path = format!("/api/rest/sso/saml/{sso_id}");
+    // Over the form limit: refused while reading.
+    let huge = "A".repeat(600 * 1024);
+    let res = app
+        .client
+        .post(app.url(&path))
+        .form(&[("SAMLResponse", huge.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // Within the form limit but over 256 KiB once decoded: refused before any XML parsing.
+    let padded = format!(
+        "<samlp:Response>{}</samlp:Response>",
+        " ".repeat(260 * 1024)
+    );
+    let res = post(&app, &path, &padded, None).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(last_failure(&app).await, "too_large");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_under_https() {
+    let idp = TestIdp::new();
+    let db = TestDatabase::sqlite();
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = test_config(&db, data_dir.path(), &[("IDGATE_TLS", "true")]);
+    let store =
+        idgate_store::Store::open(&db.url, &idgate_store::PoolOptions::default(), true).unwrap();
+    let app = spawn_with(config, store, db, data_dir);
+    assert!(app.address.starts_with("https://"));
+    let sso_id = add_method(&app, &idp, true, true).await;
+    let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+    let acs = app.url(&acs_path);
+    let res = post(&app, &acs_path, &signed(&idp, &claims(&acs, &acs)), None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
     );
 }
