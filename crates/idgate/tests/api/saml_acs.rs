@@ -35,8 +35,7 @@ async fn app_with_method(
 /// Adds a node and an SSO method whose IdP is `idp` to a running app.
 async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
     let cert = idp.cert_pem.clone();
-    let sso_id = app
-        .store
+    app.store
         .run(move |c| {
             let node = nodes::create(c, &nodes::NodeName::parse("acme").unwrap())
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
@@ -75,8 +74,7 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
             Ok(id)
         })
         .await
-        .unwrap();
-    sso_id
+        .unwrap()
 }
 
 async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqwest::Response {
