@@ -9,6 +9,7 @@ pub mod idp;
 pub mod keys;
 pub mod login;
 pub mod session;
+pub mod slo;
 pub mod sp;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -61,7 +62,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/auth/session", web::get().to(session::session))
     .route("/auth/verify", web::get().to(session::verify))
-    .route("/logout", web::post().to(session::logout));
+    .route("/logout", web::post().to(session::logout))
+    .service(
+        web::resource("/api/rest/sso/saml/slo/{sso_id}")
+            .route(web::get().to(slo::returned))
+            .route(web::post().to(slo::returned)),
+    );
 }
 
 /// A plain 503 page, the error logged.

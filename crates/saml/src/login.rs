@@ -34,7 +34,7 @@ struct PostBinding<'a> {
 }
 
 /// A fresh AuthnRequest id: 128 random bits (samael's own ids carry 32).
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     format!("_{}", &token::hash(&token::generate().token)[..32])
 }
 

@@ -79,36 +79,61 @@ pub async fn verify(req: HttpRequest, store: web::Data<Store>) -> HttpResponse {
     }
 }
 
-/// `POST /logout`: ends the session and clears the cookie.
-pub async fn logout(req: HttpRequest, store: web::Data<Store>) -> HttpResponse {
+/// `POST /logout`: ends the session and clears the cookie, then sends the browser through the
+/// IdP's single logout when the IdP has an SLO endpoint, else to `/`.
+pub async fn logout(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    base: web::Data<idgate_store::PublicBaseUrl>,
+) -> HttpResponse {
+    let mut next = "/".to_owned();
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         let hash = token::hash(cookie.value());
         let ended = store
             .run(move |c| {
-                if let Some(session) = sessions::get(c, &hash)? {
-                    events::record(
-                        c,
-                        &NewEvent {
-                            node_id: Some(session.node_id),
-                            kind: "sso_logout",
-                            actor: "user",
-                            target: Some(&session.user_name),
-                            outcome: Outcome::Success,
-                            detail: "",
-                        },
-                    )?;
-                }
-                sessions::delete(c, &hash)
+                let Some(session) = sessions::get(c, &hash)? else {
+                    return Ok(None);
+                };
+                events::record(
+                    c,
+                    &NewEvent {
+                        node_id: Some(session.node_id),
+                        kind: "sso_logout",
+                        actor: "user",
+                        target: Some(&session.user_name),
+                        outcome: Outcome::Success,
+                        detail: "",
+                    },
+                )?;
+                sessions::delete(c, &hash)?;
+                let method = match session.sso_id {
+                    Some(id) => idgate_store::sso::get(c, id)?,
+                    None => None,
+                };
+                Ok(method.map(|m| (m, session)))
             })
             .await;
-        if let Err(err) = ended {
-            return crate::unavailable(&err);
+        match ended {
+            Ok(Some((method, session))) => {
+                if let Some(url) = session.name_id.as_deref().and_then(|name_id| {
+                    crate::slo::logout_url(
+                        &method,
+                        &base.0,
+                        name_id,
+                        session.session_index.as_deref(),
+                    )
+                }) {
+                    next = url;
+                }
+            }
+            Ok(None) => {}
+            Err(err) => return crate::unavailable(&err),
         }
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
     HttpResponse::SeeOther()
-        .insert_header((LOCATION, "/"))
+        .insert_header((LOCATION, next))
         .cookie(gone)
         .finish()
 }

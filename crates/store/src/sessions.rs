@@ -39,6 +39,9 @@ pub struct Session {
     pub user_id: UserId,
     pub node_id: NodeId,
     pub sso_id: Option<SsoId>,
+    /// The `NameID` and `SessionIndex` the IdP signed the user in with (for single logout).
+    pub name_id: Option<String>,
+    pub session_index: Option<String>,
     pub expires_at: i64,
     pub user_name: String,
     pub email: Option<String>,
@@ -47,18 +50,20 @@ pub struct Session {
     pub user_active: bool,
 }
 
-/// user id, node, SSO method, expiry, userName, email, displayName, status, SCIM-visible.
-type SessionRow = (
-    String,
-    i64,
-    Option<i64>,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    bool,
-);
+#[derive(Queryable)]
+struct SessionRow {
+    user_id: String,
+    node_id: i64,
+    sso_id: Option<i64>,
+    name_id: Option<String>,
+    session_index: Option<String>,
+    expires_at: i64,
+    user_name: String,
+    email: Option<String>,
+    display_name: Option<String>,
+    status: String,
+    scim_visible: bool,
+}
 
 /// The unexpired session whose token hashes to `token_hash`.
 pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>, StorageError> {
@@ -70,6 +75,8 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
             sessions::user_id,
             sessions::node_id,
             sessions::sso_id,
+            sessions::name_id,
+            sessions::session_index,
             sessions::expires_at,
             users::user_name,
             users::email,
@@ -79,28 +86,18 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(
-        |(
-            user_id,
-            node_id,
-            sso_id,
-            expires_at,
-            user_name,
-            email,
-            display_name,
-            status,
-            visible,
-        )| Session {
-            user_id: UserId::from_db(user_id),
-            node_id: NodeId::from_db(node_id),
-            sso_id: sso_id.map(SsoId::from_db),
-            expires_at,
-            user_name,
-            email,
-            display_name,
-            user_active: status == "active" && visible,
-        },
-    ))
+    Ok(row.map(|r| Session {
+        user_id: UserId::from_db(r.user_id),
+        node_id: NodeId::from_db(r.node_id),
+        sso_id: r.sso_id.map(SsoId::from_db),
+        name_id: r.name_id,
+        session_index: r.session_index,
+        expires_at: r.expires_at,
+        user_name: r.user_name,
+        email: r.email,
+        display_name: r.display_name,
+        user_active: r.status == "active" && r.scim_visible,
+    }))
 }
 
 /// Ends a session (no error when it is already gone).

@@ -623,3 +623,119 @@ async fn the_session_cookie_is_secure_under_https() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn logout_goes_through_the_idps_single_logout_when_it_has_one() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    let cert = idp.cert_pem.clone();
+    app.store
+        .run(move |c| {
+            sso::set_idp(
+                c,
+                sso_id,
+                &sso::IdpSettings {
+                    entity_id: IDP_ENTITY.into(),
+                    metadata_xml: String::new(),
+                    sso_post_url: Some("https://idp.example.test/sso".into()),
+                    sso_redirect_url: None,
+                    slo_url: Some("https://idp.example.test/slo".into()),
+                    certs: vec![cert],
+                },
+            )?;
+            sso::update_settings(
+                c,
+                sso_id,
+                &sso::SettingsChange {
+                    sign_requests: Some(true),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+    let acs = app.url(&acs_path);
+    let res = post(&app, &acs_path, &signed(&idp, &claims(&acs, &acs)), None).await;
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let out = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let location = out.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://idp.example.test/slo?SAMLRequest="),
+        "{location}"
+    );
+    assert!(
+        location.contains("SigAlg=") && location.contains("Signature="),
+        "{location}"
+    );
+    let encoded = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "SAMLRequest")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::DeflateDecoder::new(
+            &openssl::base64::decode_block(&encoded).unwrap()[..],
+        ),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(
+        xml.contains("LogoutRequest") && xml.contains("jane@acme.test") && xml.contains("s1"),
+        "{xml}"
+    );
+    let me = app
+        .client
+        .get(app.url("/auth/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "idgate's own session ended first");
+}
+
+#[tokio::test]
+async fn the_slo_endpoint_takes_the_idps_answer() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    let back = app
+        .get(&format!("/api/rest/sso/saml/slo/{sso_id}?SAMLResponse=x"))
+        .await;
+    assert_eq!(
+        (back.status(), back.headers()["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/")
+    );
+    let idp_initiated = app
+        .get(&format!("/api/rest/sso/saml/slo/{sso_id}?SAMLRequest=x"))
+        .await;
+    assert_eq!(idp_initiated.status(), StatusCode::BAD_REQUEST);
+    let posted = app
+        .client
+        .post(app.url(&format!("/api/rest/sso/saml/slo/{sso_id}")))
+        .form(&[("SAMLResponse", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        posted.status(),
+        StatusCode::SEE_OTHER,
+        "the POST binding too"
+    );
+}
