@@ -361,6 +361,12 @@ fn verify(xml: &str, envelope: &Response, expect: &Expectations<'_>) -> Result<S
         },
         None => return Err(Rejection::NoAssertion),
     };
+    // The signed response must be the document itself, not a copy nested in another one.
+    if let Some(response) = &signed.response
+        && response.id != envelope.id
+    {
+        return Err(Rejection::Wrapped);
+    }
     // Only the assertion is signed: it must be the response's own assertion, where a reader of
     // the unsigned envelope would find it, not a copy moved elsewhere (signature wrapping).
     if signed.response.is_none()

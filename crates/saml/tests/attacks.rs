@@ -172,3 +172,60 @@ fn replays_expiry_and_mismatches_are_the_callers_and_the_validators() {
         Err(Rejection::Issuer { .. })
     ));
 }
+
+#[test]
+fn recipient_and_status_are_checked() {
+    let idp = TestIdp::new();
+    // Without a Destination, the signed Recipient still has to name this ACS.
+    let c = Claims::new("https://elsewhere.test/acs", ACS, "_rcpt");
+    let response =
+        signed_response(&idp, &c).replace(r#" Destination="https://elsewhere.test/acs""#, "");
+    assert!(
+        matches!(check(&idp, &response), Err(Rejection::Recipient { .. })),
+        "{:?}",
+        check(&idp, &response)
+    );
+    let c = Claims::new(ACS, ACS, "_status");
+    let failed = signed_response(&idp, &c).replace("status:Success", "status:Responder");
+    assert_eq!(
+        check(&idp, &failed).unwrap_err(),
+        Rejection::Status("urn:oasis:names:tc:SAML:2.0:status:Responder".into())
+    );
+}
+
+/// A response whose Response element (not the assertion) is signed.
+fn response_signed(idp: &TestIdp, c: &Claims<'_>, response_id: &str) -> String {
+    let unsigned = response_around(c, &assertion_xml(c, false));
+    let with_id = unsigned.replacen(
+        " ID=\"_r",
+        &format!(" ID=\"{response_id}\" data-old=\"_r"),
+        1,
+    );
+    let template = idgate_saml::testing::signature_template(
+        response_id,
+        idgate_saml::testing::RSA_SHA256,
+        idgate_saml::testing::SHA256,
+    );
+    let signed_template =
+        with_id.replacen("<samlp:Status>", &format!("{template}<samlp:Status>"), 1);
+    idp.sign(&signed_template)
+}
+
+#[test]
+fn response_level_wrapping_is_refused() {
+    let idp = TestIdp::new();
+    let c = Claims::new(ACS, ACS, "_ra");
+    let genuine = response_signed(&idp, &c, "_resp");
+    assert_eq!(check(&idp, &genuine).unwrap().signed, "response");
+    // XSW1: an evil response wraps the signed one (as a child); XSW2: the signed one before it.
+    let body = genuine.trim_start_matches(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let evil_c = Claims {
+        name_id: "admin@acme.test",
+        ..Claims::new(ACS, ACS, "_evil")
+    };
+    let evil_response = response_around(&evil_c, &assertion_xml(&evil_c, false));
+    let xsw1 = evil_response.replacen("<samlp:Status>", &format!("{body}<samlp:Status>"), 1);
+    assert_eq!(check(&idp, &xsw1), Err(Rejection::Wrapped), "xsw1");
+    let xsw2 = evil_response.replacen("<saml:Issuer>", &format!("{body}<saml:Issuer>"), 1);
+    assert_eq!(check(&idp, &xsw2), Err(Rejection::Wrapped), "xsw2");
+}
