@@ -65,8 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/logout", web::post().to(session::logout))
     .service(
         web::resource("/api/rest/sso/saml/slo/{sso_id}")
-            .route(web::get().to(slo::returned))
-            .route(web::post().to(slo::returned)),
+            .route(web::get().to(slo::endpoint))
+            .route(web::post().to(slo::endpoint)),
     );
 }
 

@@ -1,20 +1,27 @@
 //! SP-initiated single logout: after idgate ends its own session, the browser is sent to the
 //! IdP's SLO endpoint (when the metadata names one) with a LogoutRequest by the Redirect
 //! binding, signed when the method signs its requests. The IdP's LogoutResponse comes back to
-//! `/api/rest/sso/saml/slo/{sso_id}`.
+//! `/api/rest/sso/saml/slo/{sso_id}`, which also answers LogoutRequests the IdP starts.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::str::FromStr;
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use flate2::Compression;
+use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use idgate_store::sso::SsoMethod;
-use samael::schema::{Issuer, LogoutRequest, NameID};
+use idgate_store::{PublicBaseUrl, SsoId, Store};
+use openssl::hash::MessageDigest;
+use openssl::sign::Verifier;
+use samael::crypto::CryptoProvider;
+use samael::schema::{Issuer, LogoutRequest, LogoutResponse, NameID, Status, StatusCode};
 use samael::traits::ToXml;
 use serde::Deserialize;
 
 use crate::sp::SpUrls;
+use crate::validate::Rejection;
 
 /// The URL that carries a LogoutRequest for `name_id` to the IdP, or `None` when the IdP has
 /// no SLO endpoint (or the request cannot be built, which is logged).
@@ -41,16 +48,28 @@ pub fn logout_url(
             value: name_id.to_owned(),
         }),
     };
+    let xml = match request.to_string() {
+        Ok(xml) => xml,
+        Err(err) => {
+            tracing::error!(error = ?err, "cannot write the LogoutRequest");
+            return None;
+        }
+    };
+    redirect_to(method, slo, "SAMLRequest", &xml)
+}
+
+/// `destination?{param}=<deflated, base64 message>`, signed (`SigAlg`, `Signature`) when the
+/// method signs its requests.
+fn redirect_to(method: &SsoMethod, destination: &str, param: &str, xml: &str) -> Option<String> {
     let built = (|| -> Result<String, Box<dyn std::error::Error>> {
-        let xml = request.to_string().map_err(|e| format!("{e:?}"))?;
         let mut deflated = Vec::new();
         {
             let mut encoder = DeflateEncoder::new(&mut deflated, Compression::default());
             encoder.write_all(xml.as_bytes())?;
         }
-        let mut url = url::Url::parse(slo)?;
+        let mut url = url::Url::parse(destination)?;
         url.query_pairs_mut()
-            .append_pair("SAMLRequest", &openssl::base64::encode_block(&deflated));
+            .append_pair(param, &openssl::base64::encode_block(&deflated));
         if method.sign_requests {
             let key = openssl::pkey::PKey::private_key_from_pem(method.sp_key_pem.as_bytes())?;
             url = samael::crypto::sign_url(url, &key)?;
@@ -60,7 +79,7 @@ pub fn logout_url(
     match built {
         Ok(url) => Some(url),
         Err(err) => {
-            tracing::error!(error = %err, sso_id = %method.sso_id, "cannot build the LogoutRequest");
+            tracing::error!(error = %err, sso_id = %method.sso_id, "cannot build the redirect to the IdP");
             None
         }
     }
@@ -74,24 +93,274 @@ pub struct SloParams {
     saml_request: Option<String>,
 }
 
-/// The IdP's answer to an SP-initiated logout (the session already ended): back to the start.
-/// IdP-initiated LogoutRequests are refused with a plain page.
-pub async fn returned(
+fn plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(text.to_owned())
+}
+
+/// `GET|POST /api/rest/sso/saml/slo/{sso_id}`: the IdP's answer to an SP-initiated logout (the
+/// session already ended, so back to the start), or an IdP-initiated LogoutRequest, which
+/// must be signed by the IdP: it ends the user's sessions of this method and is answered with a
+/// LogoutResponse.
+pub async fn endpoint(
+    req: HttpRequest,
+    path: web::Path<String>,
     query: web::Query<SloParams>,
     form: Option<web::Form<SloParams>>,
+    store: web::Data<Store>,
+    base: web::Data<PublicBaseUrl>,
 ) -> HttpResponse {
+    let post = form.is_some();
     let params = form.map_or_else(|| query.into_inner(), web::Form::into_inner);
     if params.saml_response.is_some() {
         return HttpResponse::SeeOther()
             .insert_header((LOCATION, "/"))
             .finish();
     }
-    let text = if params.saml_request.is_some() {
-        "Logout started by the identity provider is not supported: sign out from the application instead."
-    } else {
-        "This address receives the identity provider's logout answer; there is nothing to do here."
+    let Some(saml_request) = params.saml_request else {
+        return plain(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "This address receives the identity provider's logout messages; there is nothing to do here.",
+        );
     };
-    HttpResponse::BadRequest()
-        .content_type("text/plain; charset=utf-8")
-        .body(text)
+    let Ok(sso_id) = path.parse::<SsoId>() else {
+        return crate::not_found();
+    };
+    let method = match store.run(move |c| idgate_store::sso::get(c, sso_id)).await {
+        Ok(Some(method)) => method,
+        Ok(None) => return crate::not_found(),
+        Err(err) => return crate::unavailable(&err),
+    };
+    let slo_url = SpUrls::of(&base.0, &method).slo_url;
+    let raw_query = req.query_string().to_owned();
+    let checked = {
+        let method = method.clone();
+        web::block(move || {
+            if post {
+                verify_posted(&method, &saml_request)
+            } else {
+                verify_redirect(&method, &raw_query, &saml_request)
+            }
+            .and_then(|request| check_request(&method, &slo_url, request))
+        })
+        .await
+    };
+    let request = match checked {
+        Ok(Ok(request)) => request,
+        Ok(Err(rejection)) => {
+            tracing::warn!(sso_id = %method.sso_id, rule = rejection.code(), reason = %rejection, "IdP logout request refused");
+            return plain(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "The logout request could not be accepted.",
+            );
+        }
+        Err(_) => return HttpResponse::ServiceUnavailable().finish(),
+    };
+    let name_id = request
+        .name_id
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_default();
+    let ended_for = name_id.clone();
+    let node = method.node_id;
+    let ended = store
+        .run(move |c| {
+            let count = idgate_store::sessions::delete_for_name_id(c, sso_id, &ended_for)?;
+            idgate_store::events::record(
+                c,
+                &idgate_store::events::NewEvent {
+                    node_id: Some(node),
+                    kind: "sso_logout",
+                    actor: "idp",
+                    target: Some(&ended_for),
+                    outcome: idgate_store::events::Outcome::Success,
+                    detail: &format!("{count} session(s) ended by the IdP"),
+                },
+            )
+        })
+        .await;
+    if let Err(err) = ended {
+        return crate::unavailable(&err);
+    }
+    match response_url(&method, &base.0, request.id.as_deref()) {
+        Some(url) => HttpResponse::Found()
+            .insert_header((LOCATION, url))
+            .finish(),
+        None => HttpResponse::SeeOther()
+            .insert_header((LOCATION, "/"))
+            .finish(),
+    }
+}
+
+/// A LogoutRequest posted with an enveloped XML signature.
+fn verify_posted(method: &SsoMethod, posted: &str) -> Result<LogoutRequest, Rejection> {
+    let xml = crate::validate::decode(posted)?;
+    crate::validate::screen_markup(&xml)?;
+    let certs = crate::validate::certificates_of(&method.idp_certs)?;
+    let reduced = samael::crypto::Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        &xml,
+        &certs,
+        samael::crypto::ReduceMode::ValidateAndMarkNoAncestors,
+        if method.allow_sha1 {
+            None
+        } else {
+            Some(crate::validate::STRONG)
+        },
+    )
+    .map_err(|_| Rejection::BadSignature)?;
+    let local = reduced
+        .split('<')
+        .find(|t| !t.starts_with('?') && !t.trim().is_empty())
+        .and_then(|t| {
+            t.split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .next()
+        })
+        .map(|name| name.rsplit(':').next().unwrap_or(name).to_owned());
+    if local.as_deref() != Some("LogoutRequest") {
+        return Err(Rejection::NotSigned("logout request"));
+    }
+    LogoutRequest::from_str(&reduced).map_err(|e| Rejection::NotXml(e.to_string()))
+}
+
+/// A LogoutRequest by the Redirect binding: the signature covers the query string.
+fn verify_redirect(
+    method: &SsoMethod,
+    raw_query: &str,
+    encoded: &str,
+) -> Result<LogoutRequest, Rejection> {
+    let raw = |key: &str| {
+        raw_query.split('&').find_map(|part| {
+            part.split_once('=')
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_owned())
+        })
+    };
+    let decode = |v: &str| {
+        url::form_urlencoded::parse(format!("v={v}").as_bytes())
+            .next()
+            .map(|(_, d)| d.into_owned())
+    };
+    let (Some(request), Some(sig_alg), Some(signature)) =
+        (raw("SAMLRequest"), raw("SigAlg"), raw("Signature"))
+    else {
+        return Err(Rejection::NotSigned("logout request"));
+    };
+    let mut signed = format!("SAMLRequest={request}");
+    if let Some(relay) = raw("RelayState") {
+        signed.push_str("&RelayState=");
+        signed.push_str(&relay);
+    }
+    signed.push_str("&SigAlg=");
+    signed.push_str(&sig_alg);
+    let digest = match decode(&sig_alg).as_deref() {
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256") => MessageDigest::sha256(),
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha384") => MessageDigest::sha384(),
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha512") => MessageDigest::sha512(),
+        Some("http://www.w3.org/2000/09/xmldsig#rsa-sha1") if method.allow_sha1 => {
+            MessageDigest::sha1()
+        }
+        Some("http://www.w3.org/2000/09/xmldsig#rsa-sha1") => return Err(Rejection::Sha1),
+        _ => return Err(Rejection::BadSignature),
+    };
+    let signature = decode(&signature)
+        .and_then(|s| openssl::base64::decode_block(&s).ok())
+        .ok_or(Rejection::BadSignature)?;
+    let verified = method.idp_certs.iter().any(|pem| {
+        openssl::x509::X509::from_pem(pem.as_bytes())
+            .and_then(|cert| cert.public_key())
+            .and_then(|key| {
+                let mut verifier = Verifier::new(digest, &key)?;
+                verifier.update(signed.as_bytes())?;
+                verifier.verify(&signature)
+            })
+            .unwrap_or(false)
+    });
+    if !verified {
+        return Err(Rejection::BadSignature);
+    }
+    let deflated =
+        openssl::base64::decode_block(encoded.trim()).map_err(|_| Rejection::NotBase64)?;
+    let mut xml = String::new();
+    std::io::Read::take(
+        DeflateDecoder::new(&deflated[..]),
+        crate::validate::MAX_RESPONSE_BYTES as u64,
+    )
+    .read_to_string(&mut xml)
+    .map_err(|_| Rejection::NotXml("the request does not inflate".to_owned()))?;
+    crate::validate::screen_markup(&xml)?;
+    LogoutRequest::from_str(&xml).map_err(|e| Rejection::NotXml(e.to_string()))
+}
+
+/// Issuer, destination and a NameID.
+fn check_request(
+    method: &SsoMethod,
+    slo_url: &str,
+    request: LogoutRequest,
+) -> Result<LogoutRequest, Rejection> {
+    let expected = method.idp_entity_id.clone().unwrap_or_default();
+    let issuer = request
+        .issuer
+        .as_ref()
+        .and_then(|i| i.value.clone())
+        .unwrap_or_default();
+    if issuer.trim() != expected {
+        return Err(Rejection::Issuer {
+            expected,
+            found: issuer,
+        });
+    }
+    if let Some(destination) = request.destination.as_deref()
+        && destination != slo_url
+    {
+        return Err(Rejection::Destination {
+            expected: slo_url.to_owned(),
+            found: destination.to_owned(),
+        });
+    }
+    if request
+        .name_id
+        .as_ref()
+        .is_none_or(|n| n.value.trim().is_empty())
+    {
+        return Err(Rejection::NoNameId);
+    }
+    Ok(request)
+}
+
+/// The LogoutResponse (Success) to the IdP's SLO endpoint, by the Redirect binding.
+fn response_url(
+    method: &SsoMethod,
+    base_url: &str,
+    in_response_to: Option<&str>,
+) -> Option<String> {
+    let slo = method.idp_slo_url.as_deref()?;
+    let response = LogoutResponse {
+        id: Some(crate::login::request_id()),
+        in_response_to: in_response_to.map(str::to_owned),
+        version: Some("2.0".to_owned()),
+        issue_instant: Some(chrono::Utc::now()),
+        destination: Some(slo.to_owned()),
+        consent: None,
+        issuer: Some(Issuer {
+            value: Some(SpUrls::of(base_url, method).entity_id),
+            ..Issuer::default()
+        }),
+        signature: None,
+        status: Some(Status {
+            status_code: StatusCode {
+                value: Some("urn:oasis:names:tc:SAML:2.0:status:Success".to_owned()),
+            },
+            status_message: None,
+            status_detail: None,
+        }),
+    };
+    let xml = match response.to_string() {
+        Ok(xml) => xml,
+        Err(err) => {
+            tracing::error!(error = ?err, "cannot write the LogoutResponse");
+            return None;
+        }
+    };
+    redirect_to(method, slo, "SAMLResponse", &xml)
 }

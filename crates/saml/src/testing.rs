@@ -62,6 +62,10 @@ impl TestIdp {
                 "--id-attr:ID",
                 "urn:oasis:names:tc:SAML:2.0:protocol:Response",
             ])
+            .args([
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
+            ])
             .arg("--output")
             .arg(&signed)
             .arg(&template)
@@ -73,6 +77,13 @@ impl TestIdp {
             String::from_utf8_lossy(&out.stderr)
         );
         std::fs::read_to_string(signed).unwrap()
+    }
+}
+
+impl TestIdp {
+    /// The throw-away private key (PEM), for signing Redirect-binding query strings.
+    pub fn key_pem(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("test-idp-key.pem")).unwrap()
     }
 }
 

@@ -161,7 +161,8 @@ pub fn decode(input: &str) -> Result<String, Rejection> {
     Ok(xml)
 }
 
-fn certificates(pems: &[String]) -> Result<Vec<CertificateDer>, Rejection> {
+/// DER certificates from PEM ones; `NoCertificate` when none is usable.
+pub(crate) fn certificates_of(pems: &[String]) -> Result<Vec<CertificateDer>, Rejection> {
     let ders: Vec<CertificateDer> = pems
         .iter()
         .filter_map(|pem| openssl::x509::X509::from_pem(pem.as_bytes()).ok())
@@ -174,7 +175,7 @@ fn certificates(pems: &[String]) -> Result<Vec<CertificateDer>, Rejection> {
     Ok(ders)
 }
 
-const STRONG: &[AllowedSignatureAlgorithm] = &[
+pub(crate) const STRONG: &[AllowedSignatureAlgorithm] = &[
     AllowedSignatureAlgorithm::RsaSha256,
     AllowedSignatureAlgorithm::RsaSha384,
     AllowedSignatureAlgorithm::RsaSha512,
@@ -297,6 +298,16 @@ fn root_element(xml: &str) -> Option<Root> {
 /// Refuses what must never reach the XML signature code, and parses the (unsigned) envelope:
 /// a broken document is reported as such, not as a bad signature.
 fn screen(xml: &str) -> Result<Response, Rejection> {
+    screen_markup(xml)?;
+    let envelope = Response::from_str(xml).map_err(parse_error)?;
+    if envelope.encrypted_assertion.is_some() {
+        return Err(Rejection::Encrypted);
+    }
+    Ok(envelope)
+}
+
+/// Size, DTD and comment refusals for any SAML message, before it is parsed.
+pub(crate) fn screen_markup(xml: &str) -> Result<(), Rejection> {
     if xml.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
@@ -307,11 +318,7 @@ fn screen(xml: &str) -> Result<Response, Rejection> {
     if xml.contains("<!--") {
         return Err(Rejection::Comment);
     }
-    let envelope = Response::from_str(xml).map_err(parse_error)?;
-    if envelope.encrypted_assertion.is_some() {
-        return Err(Rejection::Encrypted);
-    }
-    Ok(envelope)
+    Ok(())
 }
 
 /// What the signatures cover.
@@ -325,7 +332,7 @@ struct Signed {
 
 /// Verifies every signature with the IdP's certificates and keeps only what they cover.
 fn verify(xml: &str, envelope: &Response, expect: &Expectations<'_>) -> Result<Signed, Rejection> {
-    let certs = certificates(expect.idp_certs)?;
+    let certs = certificates_of(expect.idp_certs)?;
     let uses_sha1 = xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1");
     if uses_sha1 && !expect.allow_sha1 {
         return Err(Rejection::Sha1);

@@ -105,3 +105,17 @@ pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageEr
     diesel::delete(sessions::table.filter(sessions::id_hash.eq(token_hash))).execute(conn)?;
     Ok(())
 }
+
+/// Ends every session an SSO method opened for a NameID (IdP-initiated logout); returns how many.
+pub fn delete_for_name_id(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    name_id: &str,
+) -> Result<usize, StorageError> {
+    Ok(diesel::delete(
+        sessions::table
+            .filter(sessions::sso_id.eq(sso_id.get()))
+            .filter(sessions::name_id.eq(name_id)),
+    )
+    .execute(conn)?)
+}

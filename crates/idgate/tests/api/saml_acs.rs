@@ -739,3 +739,148 @@ async fn the_slo_endpoint_takes_the_idps_answer() {
         "the POST binding too"
     );
 }
+
+fn logout_request(id: &str, destination: &str, signed: bool) -> String {
+    let template = if signed {
+        idgate_saml::testing::signature_template(
+            id,
+            idgate_saml::testing::RSA_SHA256,
+            idgate_saml::testing::SHA256,
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{destination}"><saml:Issuer>{IDP_ENTITY}</saml:Issuer>{template}<saml:NameID>jane@acme.test</saml:NameID></samlp:LogoutRequest>"#,
+        now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
+/// Signs in through the ACS and returns the session cookie.
+async fn signed_in(app: &TestApp, idp: &TestIdp, sso_id: SsoId) -> String {
+    let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+    let acs = app.url(&acs_path);
+    let res = post(app, &acs_path, &signed(idp, &claims(&acs, &acs)), None).await;
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn session_status(app: &TestApp, cookie: &str) -> StatusCode {
+    app.client
+        .get(app.url("/auth/session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn the_idp_can_end_sessions_with_a_signed_logout_request() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let (app, sso_id) = app_with_method(db, &idp, true, true).await;
+        let cert = idp.cert_pem.clone();
+        app.store
+            .run(move |c| {
+                sso::set_idp(
+                    c,
+                    sso_id,
+                    &sso::IdpSettings {
+                        entity_id: IDP_ENTITY.into(),
+                        metadata_xml: String::new(),
+                        sso_post_url: Some("https://idp.example.test/sso".into()),
+                        sso_redirect_url: None,
+                        slo_url: Some("https://idp.example.test/slo".into()),
+                        certs: vec![cert],
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        let slo_path = format!("/api/rest/sso/saml/slo/{sso_id}");
+        let slo = app.url(&slo_path);
+
+        // POST binding, enveloped XML signature.
+        let cookie = signed_in(&app, &idp, sso_id).await;
+        assert_eq!(session_status(&app, &cookie).await, 200);
+        let request = idp.sign(&logout_request("_lr1", &slo, true));
+        let encoded = openssl::base64::encode_block(request.as_bytes());
+        let res = app
+            .client
+            .post(app.url(&slo_path))
+            .form(&[("SAMLRequest", encoded.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let location = res.headers()["location"].to_str().unwrap();
+        assert!(
+            location.starts_with("https://idp.example.test/slo?SAMLResponse="),
+            "{location}"
+        );
+        assert_eq!(
+            session_status(&app, &cookie).await,
+            401,
+            "the IdP ended the session"
+        );
+
+        // Redirect binding, the query string signed.
+        let cookie = signed_in(&app, &idp, sso_id).await;
+        let unsigned = logout_request("_lr2", &slo, false);
+        let mut deflated = Vec::new();
+        std::io::Write::write_all(
+            &mut flate2::write::DeflateEncoder::new(&mut deflated, flate2::Compression::default()),
+            unsigned.as_bytes(),
+        )
+        .unwrap();
+        let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+        let signed_part = format!(
+            "SAMLRequest={}&SigAlg={}",
+            enc(&openssl::base64::encode_block(&deflated)),
+            enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+        );
+        let key = openssl::pkey::PKey::private_key_from_pem(idp.key_pem().as_bytes()).unwrap();
+        let mut signer =
+            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+        signer.update(signed_part.as_bytes()).unwrap();
+        let signature = openssl::base64::encode_block(&signer.sign_to_vec().unwrap());
+        let res = app
+            .get(&format!(
+                "{slo_path}?{signed_part}&Signature={}",
+                enc(&signature)
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert_eq!(session_status(&app, &cookie).await, 401);
+
+        // Unsigned, or signed by another key: refused, the session stays.
+        let cookie = signed_in(&app, &idp, sso_id).await;
+        let res = app
+            .get(&format!(
+                "{slo_path}?SAMLRequest={}",
+                enc(&openssl::base64::encode_block(&deflated))
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let stranger = TestIdp::new();
+        let forged = stranger.sign(&logout_request("_lr3", &slo, true));
+        let res = app
+            .client
+            .post(app.url(&slo_path))
+            .form(&[(
+                "SAMLRequest",
+                openssl::base64::encode_block(forged.as_bytes()).as_str(),
+            )])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(session_status(&app, &cookie).await, 200);
+    }
+}
