@@ -229,3 +229,18 @@ fn response_level_wrapping_is_refused() {
     let xsw2 = evil_response.replacen("<saml:Issuer>", &format!("{body}<saml:Issuer>"), 1);
     assert_eq!(check(&idp, &xsw2), Err(Rejection::Wrapped), "xsw2");
 }
+
+#[test]
+fn an_assertion_without_an_audience_restriction_is_refused() {
+    let idp = TestIdp::new();
+    let c = Claims::new(ACS, ACS, "_noaud");
+    let template = response_around(&c, &assertion_xml(&c, true));
+    let start = template.find("<saml:AudienceRestriction>").unwrap();
+    let end =
+        template.find("</saml:AudienceRestriction>").unwrap() + "</saml:AudienceRestriction>".len();
+    let without = format!("{}{}", &template[..start], &template[end..]);
+    assert_eq!(
+        check(&idp, &idp.sign(&without)).unwrap_err(),
+        Rejection::NoAudience
+    );
+}
