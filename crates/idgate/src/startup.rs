@@ -18,11 +18,15 @@ use crate::{login, ops, pages, tls};
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// How often expired sessions, AuthnRequests and assertion ids are removed.
+const PURGE_EVERY: Duration = Duration::from_secs(15 * 60);
+
 /// A bound, ready-to-run server.
 pub struct Application {
     server: Server,
     port: u16,
     base_url: String,
+    store: Store,
 }
 
 impl std::fmt::Debug for Application {
@@ -85,6 +89,7 @@ impl Application {
         let base_url = config.base_url.clone();
         let public_base = web::Data::new(idgate_store::PublicBaseUrl(base_url.clone()));
         let config = web::Data::new(config);
+        let purge_store = store.clone();
         let store = web::Data::new(store);
         let server = HttpServer::new(move || {
             App::new()
@@ -105,6 +110,7 @@ impl Application {
             server,
             port,
             base_url,
+            store: purge_store,
         })
     }
 
@@ -116,9 +122,31 @@ impl Application {
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(base_url = %self.base_url, port = self.port, "idgate is serving");
+        let purger = tokio::spawn(purge_periodically(self.store.clone()));
         let result = self.server.await;
+        purger.abort();
         tracing::info!("idgate stopped");
         result
+    }
+}
+
+/// Removes expired sessions, AuthnRequests and used assertion ids now and then. Every replica
+/// runs it; the deletes are idempotent.
+async fn purge_periodically(store: Store) {
+    let mut ticks = tokio::time::interval(PURGE_EVERY);
+    loop {
+        ticks.tick().await;
+        let purged = store
+            .run(|c| {
+                Ok(idgate_store::saml_state::purge_expired(c)?
+                    + idgate_store::sessions::purge_expired(c)?)
+            })
+            .await;
+        match purged {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "expired SAML state and sessions removed"),
+            Err(err) => tracing::warn!(error = %err, "cannot remove expired SAML state"),
+        }
     }
 }
 

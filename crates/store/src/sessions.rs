@@ -119,3 +119,11 @@ pub fn delete_for_name_id(
     )
     .execute(conn)?)
 }
+
+/// Forgets expired sessions; returns how many went.
+pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::expires_at.le(now_millis())))
+            .execute(conn)?,
+    )
+}

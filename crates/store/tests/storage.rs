@@ -345,3 +345,95 @@ fn an_unopenable_sqlite_path_reports_the_real_error() {
     let err = Store::open(&url, &PoolOptions::default(), true).unwrap_err();
     assert!(err.to_string().contains("cannot create directory"), "{err}");
 }
+
+#[tokio::test]
+async fn expired_saml_state_and_sessions_are_purged() {
+    use idgate_store::{now_millis, saml_state, sessions};
+    for db in TestDatabase::all() {
+        let store = open(&db);
+        let purged = store
+            .run(|c| {
+                let node = nodes::create(c, &nodes::NodeName::parse("n").unwrap())
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                let sso_id = sso::create(
+                    c,
+                    &sso::NewSsoMethod {
+                        node_id: node.id,
+                        name: "m",
+                        sp_entity_id: None,
+                        sp_key_pem: "k",
+                        sp_cert_pem: "c",
+                    },
+                )?;
+                let past = now_millis() - 1000;
+                let future = now_millis() + 60_000;
+                saml_state::remember_request(c, sso_id, "_old", None, past)?;
+                saml_state::remember_request(c, sso_id, "_new", Some("/x"), future)?;
+                assert!(saml_state::first_use_of_assertion(c, sso_id, "a1", past)?);
+                assert!(
+                    !saml_state::first_use_of_assertion(c, sso_id, "a1", past)?,
+                    "a replay is seen"
+                );
+                let user = idgate_store::users::insert(
+                    c,
+                    node.id,
+                    &idgate_store::users::UserFields {
+                        user_name: "u@n.test".into(),
+                        attributes: "{}".into(),
+                        active: true,
+                        ..Default::default()
+                    },
+                    idgate_store::users::Provenance::Jit,
+                )?;
+                sessions::create(
+                    c,
+                    &sessions::NewSession {
+                        token_hash: "h-old",
+                        user_id: &user.id,
+                        node_id: node.id,
+                        sso_id: Some(sso_id),
+                        name_id: None,
+                        session_index: None,
+                        expires_at: past,
+                    },
+                )?;
+                sessions::create(
+                    c,
+                    &sessions::NewSession {
+                        token_hash: "h-new",
+                        user_id: &user.id,
+                        node_id: node.id,
+                        sso_id: Some(sso_id),
+                        name_id: None,
+                        session_index: None,
+                        expires_at: future,
+                    },
+                )?;
+                assert_eq!(
+                    saml_state::consume_request(c, sso_id, "_old")?,
+                    None,
+                    "an expired request answers nothing"
+                );
+                let purged = saml_state::purge_expired(c)? + sessions::purge_expired(c)?;
+                assert_eq!(
+                    saml_state::consume_request(c, sso_id, "_new")?,
+                    Some(Some("/x".to_owned()))
+                );
+                assert_eq!(
+                    saml_state::consume_request(c, sso_id, "_new")?,
+                    None,
+                    "consumed once"
+                );
+                assert!(sessions::get(c, "h-new")?.is_some());
+                Ok(purged)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            purged,
+            2,
+            "{:?}: the expired assertion id and session (the expired request was deleted when consumed)",
+            db.backend()
+        );
+    }
+}
