@@ -32,6 +32,45 @@ async fn app_with_method(
     (app, sso_id)
 }
 
+/// Points the method at the test IdP's endpoints: Redirect-binding sign-in (else POST), an SLO
+/// endpoint or none, and signed requests or not.
+async fn set_idp_endpoints(
+    app: &TestApp,
+    idp: &TestIdp,
+    sso_id: SsoId,
+    redirect: bool,
+    slo: bool,
+    sign_requests: bool,
+) {
+    let cert = idp.cert_pem.clone();
+    app.store
+        .run(move |c| {
+            sso::set_idp(
+                c,
+                sso_id,
+                &sso::IdpSettings {
+                    entity_id: IDP_ENTITY.into(),
+                    metadata_xml: String::new(),
+                    sso_post_url: (!redirect).then(|| "https://idp.example.test/sso".to_owned()),
+                    sso_redirect_url: redirect
+                        .then(|| "https://idp.example.test/redirect".to_owned()),
+                    slo_url: slo.then(|| "https://idp.example.test/slo".to_owned()),
+                    certs: vec![cert],
+                },
+            )?;
+            sso::update_settings(
+                c,
+                sso_id,
+                &sso::SettingsChange {
+                    sign_requests: Some(sign_requests),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+}
+
 /// Adds a node and an SSO method whose IdP is `idp` to a running app.
 async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
     let cert = idp.cert_pem.clone();
@@ -483,32 +522,7 @@ async fn sp_initiated_login_posts_a_request_whose_answer_is_accepted_once() {
 async fn the_redirect_binding_is_used_and_signed_when_asked() {
     let idp = TestIdp::new();
     let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
-    let cert = idp.cert_pem.clone();
-    app.store
-        .run(move |c| {
-            sso::set_idp(
-                c,
-                sso_id,
-                &sso::IdpSettings {
-                    entity_id: IDP_ENTITY.into(),
-                    metadata_xml: String::new(),
-                    sso_post_url: None,
-                    sso_redirect_url: Some("https://idp.example.test/redirect".into()),
-                    slo_url: None,
-                    certs: vec![cert],
-                },
-            )?;
-            sso::update_settings(
-                c,
-                sso_id,
-                &sso::SettingsChange {
-                    sign_requests: Some(true),
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap();
+    set_idp_endpoints(&app, &idp, sso_id, true, false, true).await;
     let res = app
         .get(&format!(
             "/api/rest/sso/ext_login/{sso_id}?RelayState=/home"
@@ -628,32 +642,7 @@ async fn the_session_cookie_is_secure_under_https() {
 async fn logout_goes_through_the_idps_single_logout_when_it_has_one() {
     let idp = TestIdp::new();
     let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
-    let cert = idp.cert_pem.clone();
-    app.store
-        .run(move |c| {
-            sso::set_idp(
-                c,
-                sso_id,
-                &sso::IdpSettings {
-                    entity_id: IDP_ENTITY.into(),
-                    metadata_xml: String::new(),
-                    sso_post_url: Some("https://idp.example.test/sso".into()),
-                    sso_redirect_url: None,
-                    slo_url: Some("https://idp.example.test/slo".into()),
-                    certs: vec![cert],
-                },
-            )?;
-            sso::update_settings(
-                c,
-                sso_id,
-                &sso::SettingsChange {
-                    sign_requests: Some(true),
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .unwrap();
+    set_idp_endpoints(&app, &idp, sso_id, false, true, true).await;
     let acs_path = format!("/api/rest/sso/saml/{sso_id}");
     let acs = app.url(&acs_path);
     let res = post(&app, &acs_path, &signed(&idp, &claims(&acs, &acs)), None).await;
@@ -785,24 +774,7 @@ async fn the_idp_can_end_sessions_with_a_signed_logout_request() {
     for db in TestDatabase::all() {
         let idp = TestIdp::new();
         let (app, sso_id) = app_with_method(db, &idp, true, true).await;
-        let cert = idp.cert_pem.clone();
-        app.store
-            .run(move |c| {
-                sso::set_idp(
-                    c,
-                    sso_id,
-                    &sso::IdpSettings {
-                        entity_id: IDP_ENTITY.into(),
-                        metadata_xml: String::new(),
-                        sso_post_url: Some("https://idp.example.test/sso".into()),
-                        sso_redirect_url: None,
-                        slo_url: Some("https://idp.example.test/slo".into()),
-                        certs: vec![cert],
-                    },
-                )
-            })
-            .await
-            .unwrap();
+        set_idp_endpoints(&app, &idp, sso_id, false, true, false).await;
         let slo_path = format!("/api/rest/sso/saml/slo/{sso_id}");
         let slo = app.url(&slo_path);
 
