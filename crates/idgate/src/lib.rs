@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod login;
 pub mod ops;
 pub mod pages;

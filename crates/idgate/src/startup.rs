@@ -13,7 +13,7 @@ use tracing_actix_web::TracingLogger;
 use openssl::ssl::SslAcceptorBuilder;
 
 use crate::config::{Config, Tls, default_base_url};
-use crate::{login, ops, pages, tls};
+use crate::{console, login, ops, pages, tls};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -62,6 +62,12 @@ impl Application {
         idgate_saml::self_test().map_err(anyhow::Error::msg)?;
         let (config, listener, acceptor) = bind(config)?;
         let store = open_store(&config, true).await?;
+        if let Some(token) = console::issue_setup_token(&store).await? {
+            tracing::warn!(
+                "no administrator yet: create the first one at {}/console/setup?token={token} (this link works once)",
+                config.base_url
+            );
+        }
         Self::assemble(config, store, listener, acceptor)
     }
 
@@ -171,6 +177,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/login", web::get().to(login::login))
+        .configure(console::configure)
         .configure(idgate_saml::configure)
         .configure(idgate_scim::configure);
 }

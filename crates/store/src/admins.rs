@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::predicate::lower;
-use crate::schema::admins;
+use crate::schema::{admin_sessions, admins};
 use crate::{AdminId, DbConnection, StorageError, now_millis};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,4 +127,103 @@ pub fn find_by_username(
 
 pub fn count(conn: &mut DbConnection) -> Result<i64, StorageError> {
     Ok(admins::table.count().get_result(conn)?)
+}
+
+/// After this many failed sign-ins in a row, an admin account waits [`LOCKOUT_MS`].
+pub const MAX_FAILED_LOGINS: i32 = 5;
+/// How long a locked-out admin waits.
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+
+/// Records a failed sign-in; locks the account for a while after too many.
+pub fn record_failure(conn: &mut DbConnection, id: &AdminId) -> Result<(), StorageError> {
+    crate::transaction(conn, |conn| {
+        let failed: i32 = admins::table
+            .find(id.as_str())
+            .select(admins::failed_logins)
+            .first(conn)?;
+        let failed = failed + 1;
+        let locked_until = (failed >= MAX_FAILED_LOGINS).then(|| now_millis() + LOCKOUT_MS);
+        diesel::update(admins::table.find(id.as_str()))
+            .set((
+                admins::failed_logins.eq(if locked_until.is_some() { 0 } else { failed }),
+                admins::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Records a successful sign-in.
+pub fn record_success(conn: &mut DbConnection, id: &AdminId) -> Result<(), StorageError> {
+    diesel::update(admins::table.find(id.as_str()))
+        .set((
+            admins::failed_logins.eq(0),
+            admins::locked_until.eq(None::<i64>),
+            admins::last_login_at.eq(Some(now_millis())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A console session: the admin and the CSRF token its forms carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSession {
+    pub admin: Admin,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+pub fn create_session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    admin: &AdminId,
+    csrf_token: &str,
+    expires_at: i64,
+) -> Result<(), StorageError> {
+    diesel::insert_into(admin_sessions::table)
+        .values((
+            admin_sessions::id_hash.eq(token_hash),
+            admin_sessions::admin_id.eq(admin.as_str()),
+            admin_sessions::csrf_token.eq(csrf_token),
+            admin_sessions::created_at.eq(now_millis()),
+            admin_sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The unexpired console session whose token hashes to `token_hash`.
+pub fn session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<AdminSession>, StorageError> {
+    let found: Option<(String, i64, String)> = admin_sessions::table
+        .filter(admin_sessions::id_hash.eq(token_hash))
+        .filter(admin_sessions::expires_at.gt(now_millis()))
+        .select((
+            admin_sessions::csrf_token,
+            admin_sessions::expires_at,
+            admin_sessions::admin_id,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((csrf_token, expires_at, admin_id)) = found else {
+        return Ok(None);
+    };
+    let admin = admins::table
+        .find(&admin_id)
+        .select(AdminRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(admin.map(|row| AdminSession {
+        admin: row.into(),
+        csrf_token,
+        expires_at,
+    }))
+}
+
+pub fn end_session(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {
+    diesel::delete(admin_sessions::table.filter(admin_sessions::id_hash.eq(token_hash)))
+        .execute(conn)?;
+    Ok(())
 }

@@ -22,6 +22,7 @@ pub mod predicate;
 pub mod saml_state;
 pub mod scim;
 pub mod sessions;
+pub mod settings;
 pub mod sso;
 pub mod teams;
 pub mod token;

@@ -24,6 +24,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     admin_sessions (id_hash) {
         id_hash -> Text,
         admin_id -> Text,
@@ -182,6 +190,7 @@ diesel::joinable!(seen_assertions -> sso_methods (sso_id));
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
     admins,
+    settings,
     admin_sessions,
     sso_methods,
     sso_domains,

@@ -9,5 +9,6 @@ DROP TABLE scim_methods;
 DROP TABLE sso_domains;
 DROP TABLE sso_methods;
 DROP TABLE admin_sessions;
+DROP TABLE settings;
 DROP TABLE admins;
 DROP TABLE nodes;

@@ -19,6 +19,13 @@ CREATE TABLE admins (
 );
 CREATE UNIQUE INDEX admins_username_lower ON admins (lower(username));
 
+-- Instance-wide values (the one-time setup token's hash while no admin exists).
+CREATE TABLE settings (
+    key         TEXT PRIMARY KEY NOT NULL,
+    value       TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+
 CREATE TABLE admin_sessions (
     id_hash     TEXT PRIMARY KEY NOT NULL,
     admin_id    TEXT NOT NULL REFERENCES admins (id) ON DELETE CASCADE,

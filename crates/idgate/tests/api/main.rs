@@ -4,6 +4,7 @@ mod cli;
 mod cli_provisioning;
 mod cli_saml;
 mod cli_sso;
+mod console;
 mod helpers;
 mod ops;
 mod routes;
