@@ -3,7 +3,7 @@
 use idgate_store::testing::TestDatabase;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, between, spawn_app};
 
 fn cookie_of(res: &reqwest::Response, name: &str) -> Option<String> {
     res.headers()
@@ -12,14 +12,6 @@ fn cookie_of(res: &reqwest::Response, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
         .map(|v| v.split(';').next().unwrap().to_owned())
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let from = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} in {text}"))
-        + start.len();
-    &text[from..from + text[from..].find(end).unwrap()]
 }
 
 async fn setup_admin(app: &TestApp) -> String {

@@ -130,3 +130,12 @@ pub fn assert_one_line_error(output: &Output, expected: &str) {
         "expected {expected:?} in: {err}"
     );
 }
+
+/// The text between the first `start` and the next `end` (for reading values out of pages).
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {text}"))
+        + start.len();
+    &text[from..from + text[from..].find(end).unwrap()]
+}

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use idgate_saml::testing::{Claims, IDP_ENTITY, TestIdp, signed_response};
 
-use crate::helpers::{TestApp, spawn_app, spawn_with, test_config};
+use crate::helpers::{TestApp, between, spawn_app, spawn_with, test_config};
 
 /// A response signed by `idp` (xmlsec1), with a fresh assertion id.
 fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
@@ -446,14 +446,6 @@ async fn jit_creates_the_account_from_the_attributes() {
         .unwrap();
     assert_eq!(user.provenance, idgate_store::users::Provenance::Jit);
     assert_eq!(user.given_name.as_deref(), Some("Jane"));
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let from = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} in {text}"))
-        + start.len();
-    &text[from..from + text[from..].find(end).unwrap()]
 }
 
 #[tokio::test]
