@@ -11,6 +11,7 @@ use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::{Store, admins, events, nodes};
 use serde_json::json;
 
+use crate::actions::{self, Actor};
 use crate::config::Config;
 use crate::startup::{Application, open_store};
 use crate::{password, telemetry};
@@ -154,14 +155,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn node(store: &Store, cmd: NodeCommand) -> anyhow::Result<()> {
     match cmd {
         NodeCommand::Create { name, output } => {
-            let name = nodes::NodeName::parse(&name).map_err(anyhow::Error::msg)?;
-            let node = store
-                .run(move |c| {
-                    let created = nodes::create(c, &name);
-                    audit(c, "node_create", name.as_str(), created.as_ref().err())?;
-                    Ok(created)
-                })
-                .await??;
+            let node = actions::create_node(store, &Actor::cli(), &name).await?;
             if output.json {
                 println!("{}", json!({"node_id": node.id, "name": node.name}));
             } else {

@@ -1,14 +1,27 @@
 //! The admin console (server-rendered with askama): first-admin setup, sign-in with lock-out,
 //! and the pages behind it. Sessions live in the database; cookies are `HttpOnly`,
 //! SameSite=Strict and Secure under HTTPS; every form carries a CSRF token.
+//!
+//! Every change goes through [`crate::actions`], as the CLI's do. A mistake in a form answers
+//! with the page again (status 400) and a message; a missing thing with a 404 page.
 
 mod auth;
+mod directory;
+mod events;
 mod home;
+mod nodes;
+mod sso;
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpRequest, web};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, error, web};
+use askama::Template;
 use idgate_store::admins::AdminSession;
 use idgate_store::{Store, token};
+
+use crate::actions::{ActionError, Actor};
+use crate::pages::render;
 
 pub use auth::issue_setup_token;
 
@@ -18,15 +31,67 @@ pub const SESSION_COOKIE: &str = "idgate_admin";
 pub const CSRF_COOKIE: &str = "idgate_csrf";
 /// How long a console session lasts.
 pub const SESSION_HOURS: i64 = 12;
+/// Rows per page in listings.
+const PAGE_SIZE: i64 = 50;
 
 /// Mounts the console.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console", web::get().to(home::home))
-        .route("/console/login", web::get().to(auth::login_form))
-        .route("/console/login", web::post().to(auth::login))
-        .route("/console/logout", web::post().to(auth::logout))
-        .route("/console/setup", web::get().to(auth::setup_form))
-        .route("/console/setup", web::post().to(auth::setup));
+    cfg.service(
+        web::scope("/console")
+            .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|err, _| {
+                error::InternalError::from_response(
+                    err,
+                    plain(
+                        StatusCode::BAD_REQUEST,
+                        "The form was incomplete or malformed; go back, reload the page and try again.",
+                    ),
+                )
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                error::InternalError::from_response(
+                    err,
+                    plain(StatusCode::NOT_FOUND, "There is no such page in the console."),
+                )
+                .into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                error::InternalError::from_response(
+                    err,
+                    plain(
+                        StatusCode::BAD_REQUEST,
+                        "The address has a malformed query; go back and try again.",
+                    ),
+                )
+                .into()
+            }))
+            .route("", web::get().to(home::home))
+            .route("/login", web::get().to(auth::login_form))
+            .route("/login", web::post().to(auth::login))
+            .route("/logout", web::post().to(auth::logout))
+            .route("/setup", web::get().to(auth::setup_form))
+            .route("/setup", web::post().to(auth::setup))
+            .route("/nodes", web::post().to(home::create_node))
+            .route("/nodes/{node}", web::get().to(nodes::show))
+            .route("/nodes/{node}/rename", web::post().to(nodes::rename))
+            .route("/nodes/{node}/sso", web::post().to(nodes::create_sso))
+            .route("/nodes/{node}/scim", web::post().to(nodes::generate_token))
+            .route("/nodes/{node}/users", web::get().to(directory::users))
+            .route("/nodes/{node}/users/{user}", web::get().to(directory::user))
+            .route(
+                "/nodes/{node}/users/{user}/status",
+                web::post().to(directory::set_status),
+            )
+            .route("/nodes/{node}/teams", web::get().to(directory::teams))
+            .route("/nodes/{node}/teams", web::post().to(directory::decide))
+            .route("/sso/{sso}", web::get().to(sso::show))
+            .route("/sso/{sso}/idp", web::post().to(sso::import_idp))
+            .route("/sso/{sso}/settings", web::post().to(sso::settings))
+            .route("/sso/{sso}/rotate", web::post().to(sso::rotate))
+            .route("/sso/{sso}/delete", web::post().to(sso::delete))
+            .route("/events", web::get().to(events::list))
+            .route("/events/export", web::get().to(events::export)),
+    );
 }
 
 /// A cookie for the console: HttpOnly, SameSite=Strict, Secure under HTTPS, path `/console`.
@@ -59,4 +124,149 @@ fn csrf_matches(expected: &str, submitted: &str) -> bool {
     !expected.is_empty()
         && expected.len() == submitted.len()
         && openssl::memcmp::eq(expected.as_bytes(), submitted.as_bytes())
+}
+
+fn plain(status: StatusCode, text: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(text.to_owned())
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location.to_owned()))
+        .finish()
+}
+
+fn with_status(mut response: HttpResponse, status: StatusCode) -> HttpResponse {
+    *response.status_mut() = status;
+    response
+}
+
+/// What every page behind sign-in shows around its content.
+#[derive(Debug, Clone)]
+struct Chrome {
+    admin: String,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// A signed-in request: the admin and what the layout needs.
+#[derive(Debug)]
+struct Admin {
+    chrome: Chrome,
+    actor: Actor,
+}
+
+impl Admin {
+    /// The layout with a message for the admin: a notice after a change, or an error.
+    fn chrome(&self, notice: Option<&str>, error: Option<&str>) -> Chrome {
+        Chrome {
+            notice: notice.map(str::to_owned),
+            error: error.map(str::to_owned),
+            ..self.chrome.clone()
+        }
+    }
+
+    /// A console page with a heading and one sentence (not found, gone …).
+    fn message(&self, status: StatusCode, heading: &str, text: &str) -> HttpResponse {
+        with_status(
+            render(&MessagePage {
+                chrome: self.chrome(None, None),
+                heading,
+                text,
+            }),
+            status,
+        )
+    }
+
+    /// The answer to an action that failed for a reason other than the form's content.
+    fn failed(&self, err: &ActionError) -> HttpResponse {
+        match err {
+            ActionError::Invalid(why) => self.message(StatusCode::BAD_REQUEST, "Not done", why),
+            ActionError::NotFound(why) => self.message(StatusCode::NOT_FOUND, "Not found", why),
+            ActionError::Storage(e) => unavailable(e),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    text: &'a str,
+}
+
+/// The signed-in admin, or the redirect to the sign-in page.
+async fn admin(req: &HttpRequest, store: &Store) -> Result<Admin, HttpResponse> {
+    let Some(session) = current(req, store).await else {
+        return Err(see_other("/console/login"));
+    };
+    Ok(Admin {
+        actor: Actor::console(&session.admin.username),
+        chrome: Chrome {
+            admin: session.admin.username,
+            csrf: session.csrf_token,
+            notice: None,
+            error: None,
+        },
+    })
+}
+
+/// The signed-in admin of a form submission whose CSRF token matches the session's.
+async fn admin_form(req: &HttpRequest, store: &Store, csrf: &str) -> Result<Admin, HttpResponse> {
+    let admin = admin(req, store).await?;
+    if !csrf_matches(&admin.chrome.csrf, csrf) {
+        return Err(plain(
+            StatusCode::BAD_REQUEST,
+            "The form expired; reload the page and try again.",
+        ));
+    }
+    Ok(admin)
+}
+
+fn unavailable(err: &impl std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %err, "console storage failure");
+    plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The console is temporarily unavailable.",
+    )
+}
+
+/// A page that must not be kept by the browser or a proxy (it shows a secret).
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// The success notices a redirect can ask a page to show (`?done=…`).
+fn notice(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "node-created" => "Node created.",
+        "renamed" => "Node renamed.",
+        "sso-created" => {
+            "SSO method created. Give the values below to your identity provider, then import its metadata."
+        }
+        "idp-imported" => "IdP metadata imported.",
+        "saved" => "Settings saved.",
+        "rotated" => {
+            "New SP certificate generated. Give the identity provider the new SP metadata or certificate."
+        }
+        "sso-deleted" => "SSO method deleted.",
+        "locked" => "User locked; their sessions were ended.",
+        "unlocked" => "User unlocked.",
+        "decided" => "Done.",
+        _ => return None,
+    })
+}
+
+/// `?done=…` of a page request.
+#[derive(Debug, serde::Deserialize)]
+struct Done {
+    done: Option<String>,
 }

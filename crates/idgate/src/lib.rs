@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line and calls [`cli::run`]; everything else lives here so
 //! that tests build the very same application ([`startup::Application`]).
 
+pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod console;

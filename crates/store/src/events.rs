@@ -118,3 +118,95 @@ pub fn latest(
     }
     query.load(conn)?.into_iter().map(Event::try_from).collect()
 }
+
+/// Which events a search covers; every field left `None` matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub node_id: Option<NodeId>,
+    /// Exact event kind, such as `user_create_provision`.
+    pub kind: Option<String>,
+    /// Text found in the actor or the target (case-insensitive), such as a user name.
+    pub who: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Epoch milliseconds, inclusive.
+    pub from: Option<i64>,
+    /// Epoch milliseconds, exclusive.
+    pub until: Option<i64>,
+}
+
+type EventExpr = Box<
+    dyn BoxableExpression<
+            events::table,
+            crate::conn::MultiBackend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+>;
+
+fn event_filter(query: &EventQuery) -> Vec<EventExpr> {
+    let mut parts: Vec<EventExpr> = Vec::new();
+    if let Some(node) = query.node_id {
+        parts.push(Box::new(events::node_id.assume_not_null().eq(node.get())));
+    }
+    if let Some(kind) = &query.kind {
+        parts.push(Box::new(events::kind.eq(kind.clone())));
+    }
+    if let Some(who) = &query.who {
+        let pattern = format!("%{}%", crate::predicate::like_escape(&who.to_lowercase()));
+        parts.push(Box::new(
+            crate::predicate::lower(events::actor)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(crate::predicate::lower(events::target.assume_not_null())
+                    .like(pattern)
+                    .escape('\\')
+                    .and(events::target.is_not_null())),
+        ));
+    }
+    if let Some(outcome) = query.outcome {
+        parts.push(Box::new(events::outcome.eq(outcome.as_str())));
+    }
+    if let Some(from) = query.from {
+        parts.push(Box::new(events::at.ge(from)));
+    }
+    if let Some(until) = query.until {
+        parts.push(Box::new(events::at.lt(until)));
+    }
+    parts
+}
+
+/// How many events match.
+pub fn count(conn: &mut DbConnection, query: &EventQuery) -> Result<i64, StorageError> {
+    let mut sql = events::table.count().into_boxed();
+    for part in event_filter(query) {
+        sql = sql.filter(part);
+    }
+    Ok(sql.get_result(conn)?)
+}
+
+/// One page of matching events, newest first.
+pub fn search(
+    conn: &mut DbConnection,
+    query: &EventQuery,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Event>, StorageError> {
+    let mut sql = events::table
+        .select(EventRow::as_select())
+        .order(events::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .into_boxed();
+    for part in event_filter(query) {
+        sql = sql.filter(part);
+    }
+    sql.load(conn)?.into_iter().map(Event::try_from).collect()
+}
+
+/// The distinct event kinds recorded so far, sorted (for a filter's choices).
+pub fn kinds(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
+    Ok(events::table
+        .select(events::kind)
+        .distinct()
+        .order(events::kind.asc())
+        .load(conn)?)
+}

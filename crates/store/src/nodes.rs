@@ -111,3 +111,22 @@ pub fn get(conn: &mut DbConnection, id: NodeId) -> Result<Option<Node>, StorageE
         .optional()?;
     Ok(row.map(Node::from))
 }
+
+/// Renames a node; names stay unique regardless of case.
+pub fn rename(conn: &mut DbConnection, id: NodeId, name: &NodeName) -> Result<(), CreateNodeError> {
+    let changed = diesel::update(nodes::table.find(id.get()))
+        .set(nodes::name.eq(name.as_str()))
+        .execute(conn)
+        .map_err(StorageError::from)
+        .map_err(|e| {
+            if e.is_conflict_on("nodes_name_lower") {
+                CreateNodeError::NameTaken(name.as_str().to_owned())
+            } else {
+                e.into()
+            }
+        })?;
+    if changed == 0 {
+        return Err(StorageError::NotFound { what: "node" }.into());
+    }
+    Ok(())
+}

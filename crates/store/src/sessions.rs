@@ -120,6 +120,14 @@ pub fn delete_for_name_id(
     .execute(conn)?)
 }
 
+/// Ends every session of a user (when an admin locks it); returns how many.
+pub fn delete_for_user(conn: &mut DbConnection, user_id: &UserId) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id.as_str())))
+            .execute(conn)?,
+    )
+}
+
 /// Forgets expired sessions; returns how many went.
 pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, StorageError> {
     Ok(

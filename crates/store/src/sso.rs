@@ -402,3 +402,65 @@ pub fn find_by_domain(
         .optional()?
         .map(SsoId::from_db))
 }
+
+/// Replaces the SP key and certificate (a rotation). The IdP must be given the new
+/// certificate (or metadata) before it encrypts or checks request signatures with it.
+pub fn set_sp_keys(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    key_pem: &str,
+    cert_pem: &str,
+) -> Result<(), StorageError> {
+    let changed = diesel::update(sso_methods::table.find(sso_id.get()))
+        .set((
+            sso_methods::sp_key_pem.eq(key_pem),
+            sso_methods::sp_cert_pem.eq(cert_pem),
+            sso_methods::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StorageError::NotFound { what: "SSO method" });
+    }
+    Ok(())
+}
+
+/// Makes `domains` exactly the method's reserved domains (lower-cased).
+pub fn set_domains(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    domains: &[String],
+) -> Result<(), DomainError> {
+    let mut taken = None;
+    crate::transaction(conn, |conn| {
+        diesel::delete(sso_domains::table.filter(sso_domains::sso_id.eq(sso_id.get())))
+            .execute(conn)?;
+        for domain in domains {
+            match add_domain(conn, sso_id, domain) {
+                Ok(()) => {}
+                Err(DomainError::Taken(d)) => {
+                    taken = Some(d);
+                    // Roll the whole change back.
+                    return Err(StorageError::Conflict {
+                        constraint: "sso_domains".to_owned(),
+                    });
+                }
+                Err(DomainError::Storage(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| match taken.take() {
+        Some(d) => DomainError::Taken(d),
+        None => DomainError::Storage(e),
+    })
+}
+
+/// Deletes an SSO method with its domains, pending requests and seen assertion ids; sessions
+/// it opened stay until they expire or are signed out.
+pub fn delete(conn: &mut DbConnection, sso_id: SsoId) -> Result<(), StorageError> {
+    let removed = diesel::delete(sso_methods::table.find(sso_id.get())).execute(conn)?;
+    if removed == 0 {
+        return Err(StorageError::NotFound { what: "SSO method" });
+    }
+    Ok(())
+}

@@ -2,13 +2,13 @@
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::scim::{self as scim_store, TokenChange, UserNamePolicy};
-use idgate_store::teams::{self, TeamStatus};
-use idgate_store::{NodeId, Store, TeamId, events, nodes};
+use idgate_store::teams;
+use idgate_store::{NodeId, Store, TeamId};
 use serde_json::json;
 
 use super::{Output, Switch, rfc3339};
+use crate::actions::{self, Actor, Decision};
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -73,45 +73,16 @@ async fn enable(
     node_id: NodeId,
     output: &Output,
 ) -> anyhow::Result<()> {
-    let token = idgate_scim::auth::generate_token();
-    let hash = token.hash.clone();
-    let change = store
-        .run(move |c| {
-            if nodes::get(c, node_id)?.is_none() {
-                return Ok(None);
-            }
-            let change = scim_store::set_token(c, node_id, &hash)?;
-            events::record(
-                c,
-                &NewEvent {
-                    node_id: Some(node_id),
-                    kind: "scim_token_generated",
-                    actor: "cli",
-                    target: None,
-                    outcome: Outcome::Success,
-                    detail: if change == TokenChange::Rotated {
-                        "rotated; the previous token no longer works"
-                    } else {
-                        ""
-                    },
-                },
-            )?;
-            Ok(Some(change))
-        })
-        .await?
-        .ok_or_else(|| anyhow!("no node with id {node_id}"))?;
+    let (token, change) = actions::generate_scim_token(store, &Actor::cli(), node_id).await?;
     let base_url = scim_base(config, node_id);
     if output.json {
         println!(
             "{}",
-            json!({"base_url": base_url, "token": token.token, "rotated": change == TokenChange::Rotated})
+            json!({"base_url": base_url, "token": token, "rotated": change == TokenChange::Rotated})
         );
     } else {
         println!("SCIM base URL: {base_url}");
-        println!(
-            "Token (shown only now; store it in the IdP): {}",
-            token.token
-        );
+        println!("Token (shown only now; store it in the IdP): {token}");
         if change == TokenChange::Rotated {
             println!("The previous token no longer works.");
         }
@@ -217,28 +188,8 @@ pub async fn team(store: &Store, cmd: TeamCommand) -> anyhow::Result<()> {
         }
         TeamCommand::Approve { team_ids } => {
             for id in team_ids {
-                let shown = id.clone();
-                let approved = store
-                    .run(move |c| {
-                        let Some(team) = teams::get_any(c, &id)? else {
-                            return Ok(None);
-                        };
-                        teams::set_status(c, team.node_id, &id, TeamStatus::Approved)?;
-                        events::record(
-                            c,
-                            &NewEvent {
-                                node_id: Some(team.node_id),
-                                kind: "team_approved",
-                                actor: "cli",
-                                target: Some(&team.display_name),
-                                outcome: Outcome::Success,
-                                detail: "",
-                            },
-                        )?;
-                        Ok(Some(team.display_name))
-                    })
-                    .await?
-                    .ok_or_else(|| anyhow!("no team with id {shown}"))?;
+                let approved =
+                    actions::decide_team(store, &Actor::cli(), None, id, Decision::Approve).await?;
                 println!("approved team '{approved}'");
             }
         }

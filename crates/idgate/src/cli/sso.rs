@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
+use idgate_saml::idp;
 use idgate_saml::sp::{self, SpUrls};
-use idgate_saml::{idp, keys};
-use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::sso::{self, RequireSigned, SettingsChange, SsoMethod};
-use idgate_store::{NodeId, SsoId, StorageError, Store, events, nodes};
+use idgate_store::{NodeId, SsoId, Store};
 use serde_json::json;
 
 use super::{Output, Switch};
+use crate::actions::{self, ActionError, Actor, NewSso};
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -209,32 +209,7 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
             if change == SettingsChange::default() && domains.is_empty() {
                 bail!("nothing to change: give at least one setting");
             }
-            for domain in &domains {
-                if !valid_domain(domain) {
-                    bail!("'{domain}' is not an email domain such as acme.com");
-                }
-            }
-            store
-                .run(move |c| {
-                    idgate_store::transaction(c, |c| {
-                        sso::update_settings(c, sso_id, &change)?;
-                        for domain in &domains {
-                            if let Err(e) = sso::add_domain(c, sso_id, domain) {
-                                return match e {
-                                    sso::DomainError::Taken(d) => {
-                                        Err(StorageError::Corrupt(format!(
-                                            "the domain '{d}' already routes to another SSO method"
-                                        )))
-                                    }
-                                    sso::DomainError::Storage(s) => Err(s),
-                                };
-                            }
-                        }
-                        Ok(())
-                    })
-                })
-                .await
-                .map_err(|e| not_found_or(e, sso_id))?;
+            actions::add_domains(store, &Actor::cli(), sso_id, change, domains).await?;
             println!("updated SSO method {sso_id}");
             Ok(())
         }
@@ -257,23 +232,6 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
     }
 }
 
-fn valid_domain(domain: &str) -> bool {
-    let d = domain.trim().trim_start_matches('@');
-    d.contains('.')
-        && !d.starts_with('.')
-        && !d.ends_with('.')
-        && d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-}
-
-fn not_found_or(err: StorageError, sso_id: SsoId) -> anyhow::Error {
-    match err {
-        StorageError::NotFound { .. } => anyhow!("no SSO method with id {sso_id}"),
-        StorageError::Corrupt(message) => anyhow!(message),
-        other => other.into(),
-    }
-}
-
 async fn load(store: &Store, sso_id: SsoId) -> anyhow::Result<SsoMethod> {
     store
         .run(move |c| sso::get(c, sso_id))
@@ -289,51 +247,17 @@ async fn create(
     entity_id: Option<String>,
     output: &super::Output,
 ) -> anyhow::Result<()> {
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        bail!("an SSO method name has 1 to 200 characters");
-    }
-    if let Some(id) = &entity_id
-        && (id.trim().is_empty() || id.len() > 1024)
-    {
-        bail!("an entity id has 1 to 1024 characters");
-    }
-    let pair = tokio::task::spawn_blocking({
-        let name = name.clone();
-        move || keys::generate(&name)
-    })
-    .await?
-    .context("cannot generate the SP key")?;
-    let sso_id = store
-        .run(move |c| {
-            if nodes::get(c, node_id)?.is_none() {
-                return Ok(None);
-            }
-            let id = sso::create(
-                c,
-                &sso::NewSsoMethod {
-                    node_id,
-                    name: &name,
-                    sp_entity_id: entity_id.as_deref(),
-                    sp_key_pem: &pair.key_pem,
-                    sp_cert_pem: &pair.cert_pem,
-                },
-            )?;
-            events::record(
-                c,
-                &NewEvent {
-                    node_id: Some(node_id),
-                    kind: "sso_method_created",
-                    actor: "cli",
-                    target: Some(&id.to_string()),
-                    outcome: Outcome::Success,
-                    detail: &name,
-                },
-            )?;
-            Ok(Some(id))
-        })
-        .await?
-        .ok_or_else(|| anyhow!("no node with id {node_id}"))?;
+    let sso_id = actions::create_sso(
+        store,
+        &Actor::cli(),
+        node_id,
+        NewSso {
+            name: name.to_owned(),
+            entity_id,
+            ..NewSso::default()
+        },
+    )
+    .await?;
     let method = load(store, sso_id).await?;
     let urls = SpUrls::of(&config.base_url, &method);
     if output.json {
@@ -359,38 +283,12 @@ fn print_urls(urls: &SpUrls) {
 async fn import_idp(store: &Store, sso_id: SsoId, file: &std::path::Path) -> anyhow::Result<()> {
     let xml =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let settings =
-        idp::import(&xml).with_context(|| format!("cannot import {}", file.display()))?;
-    let summary = format!(
-        "imported IdP '{}' ({} signing certificate(s), SSO via {})",
-        settings.entity_id,
-        settings.certs.len(),
-        if settings.sso_redirect_url.is_some() {
-            "HTTP-Redirect"
-        } else {
-            "HTTP-POST"
-        }
-    );
-    store
-        .run(move |c| {
-            let node = sso::get(c, sso_id)?
-                .ok_or(StorageError::NotFound { what: "SSO method" })?
-                .node_id;
-            sso::set_idp(c, sso_id, &settings)?;
-            events::record(
-                c,
-                &NewEvent {
-                    node_id: Some(node),
-                    kind: "sso_idp_imported",
-                    actor: "cli",
-                    target: Some(&sso_id.to_string()),
-                    outcome: Outcome::Success,
-                    detail: &settings.entity_id,
-                },
-            )
-        })
+    let summary = actions::import_idp(store, &Actor::cli(), sso_id, &xml)
         .await
-        .map_err(|e| not_found_or(e, sso_id))?;
+        .map_err(|e| match e {
+            ActionError::Invalid(why) => anyhow!("cannot import {}: {why}", file.display()),
+            other => other.into(),
+        })?;
     println!("{summary}");
     Ok(())
 }

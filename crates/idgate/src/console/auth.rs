@@ -10,7 +10,9 @@ use idgate_store::{
 };
 use serde::Deserialize;
 
-use super::{CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, cookie, csrf_matches, current};
+use super::{
+    CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, cookie, csrf_matches, current, plain, with_status,
+};
 use crate::pages::render;
 use crate::password;
 
@@ -28,17 +30,6 @@ struct SetupPage<'a> {
     token: &'a str,
     username: &'a str,
     message: Option<&'a str>,
-}
-
-fn with_status(mut response: HttpResponse, status: StatusCode) -> HttpResponse {
-    *response.status_mut() = status;
-    response
-}
-
-fn plain(status: StatusCode, text: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/plain; charset=utf-8")
-        .body(text.to_owned())
 }
 
 fn secure(base: &PublicBaseUrl) -> bool {

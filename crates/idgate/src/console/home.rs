@@ -1,66 +1,107 @@
-//! The console's start page: nodes and their provisioning methods.
+//! The console's start page: nodes with their provisioning methods, and creating a node.
 
-use actix_web::http::header::LOCATION;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use idgate_store::{Store, nodes, scim, sso};
+use idgate_store::{Store, nodes, scim, sso, teams};
+use serde::Deserialize;
 
-use super::current;
+use super::{Chrome, Done, admin, admin_form, notice, see_other, unavailable, with_status};
+use crate::actions::{self, ActionError};
 use crate::pages::render;
 
-struct NodeRow {
+pub(super) struct NodeRow {
     name: String,
     id: String,
     sso_methods: usize,
     scim: &'static str,
+    pending_teams: usize,
 }
 
 #[derive(Template)]
 #[template(path = "console/home.html")]
 struct HomePage<'a> {
-    admin: &'a str,
-    csrf: &'a str,
+    chrome: Chrome,
     nodes: Vec<NodeRow>,
+    name: &'a str,
 }
 
-pub async fn home(req: HttpRequest, store: web::Data<Store>) -> HttpResponse {
-    let Some(session) = current(&req, &store).await else {
-        return HttpResponse::SeeOther()
-            .insert_header((LOCATION, "/console/login"))
-            .finish();
-    };
-    let rows = store
+/// The SCIM status as the console shows it.
+pub(super) fn scim_label(method: Option<&scim::ScimMethod>) -> &'static str {
+    match method.map(|m| m.status) {
+        None => "not set up",
+        Some(scim::ScimStatus::Pending) => "Pending",
+        Some(scim::ScimStatus::Active) => "Active",
+    }
+}
+
+async fn rows(store: &Store) -> Result<Vec<NodeRow>, idgate_store::StorageError> {
+    store
         .run(|c| {
             nodes::list(c)?
                 .into_iter()
                 .map(|node| {
-                    let methods = sso::list_for_node(c, node.id)?.len();
-                    let scim = match scim::get(c, node.id)?.map(|m| m.status) {
-                        None => "not set up",
-                        Some(scim::ScimStatus::Pending) => "Pending",
-                        Some(scim::ScimStatus::Active) => "Active",
-                    };
                     Ok(NodeRow {
+                        sso_methods: sso::list_for_node(c, node.id)?.len(),
+                        scim: scim_label(scim::get(c, node.id)?.as_ref()),
+                        pending_teams: teams::pending(c, Some(node.id))?.len(),
                         name: node.name,
                         id: node.id.to_string(),
-                        sso_methods: methods,
-                        scim,
                     })
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect()
         })
-        .await;
-    match rows {
-        Ok(nodes) => render(&HomePage {
-            admin: &session.admin.username,
-            csrf: &session.csrf_token,
-            nodes,
-        }),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot list nodes");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("The console is temporarily unavailable.")
+        .await
+}
+
+async fn page(store: &Store, chrome: Chrome, name: &str, status: StatusCode) -> HttpResponse {
+    match rows(store).await {
+        Ok(nodes) => with_status(
+            render(&HomePage {
+                chrome,
+                nodes,
+                name,
+            }),
+            status,
+        ),
+        Err(err) => unavailable(&err),
+    }
+}
+
+pub async fn home(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    query: web::Query<Done>,
+) -> HttpResponse {
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let chrome = admin.chrome(notice(query.done.as_deref()), None);
+    page(&store, chrome, "", StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NameForm {
+    csrf: String,
+    name: String,
+}
+
+pub async fn create_node(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    form: web::Form<NameForm>,
+) -> HttpResponse {
+    let admin = match admin_form(&req, &store, &form.csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    match actions::create_node(&store, &admin.actor, &form.name).await {
+        Ok(node) => see_other(&format!("/console/nodes/{}?done=node-created", node.id)),
+        Err(ActionError::Invalid(why)) => {
+            let chrome = admin.chrome(None, Some(&why));
+            page(&store, chrome, &form.name, StatusCode::BAD_REQUEST).await
         }
+        Err(err) => admin.failed(&err),
     }
 }

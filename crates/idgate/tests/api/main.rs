@@ -5,6 +5,7 @@ mod cli_provisioning;
 mod cli_saml;
 mod cli_sso;
 mod console;
+mod console_pages;
 mod helpers;
 mod ops;
 mod routes;

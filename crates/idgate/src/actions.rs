@@ -1,0 +1,587 @@
+//! Admin actions, shared by the CLI and the console: each validates its input, makes its change
+//! and records its audit event in one transaction, and answers a mistake with a sentence the
+//! admin can act on.
+
+use idgate_saml::{idp, keys};
+use idgate_store::events::{NewEvent, Outcome};
+use idgate_store::nodes::{self, CreateNodeError, Node, NodeName};
+use idgate_store::scim::TokenChange;
+use idgate_store::sso::{self, DomainError, SettingsChange};
+use idgate_store::teams::{self, TeamStatus};
+use idgate_store::users::{self, UserStatus};
+use idgate_store::{DbConnection, NodeId, SsoId, StorageError, Store, TeamId, UserId, events};
+
+/// Why an action did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The input is wrong; the sentence says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// What the action names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Storage(StorageError),
+}
+
+impl From<StorageError> for ActionError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::NotFound { what } => ActionError::NotFound(format!("no such {what}")),
+            other => ActionError::Storage(other),
+        }
+    }
+}
+
+/// Who acts: `cli`, or `console:<admin>`.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn cli() -> Self {
+        Actor("cli".to_owned())
+    }
+
+    pub fn console(admin: &str) -> Self {
+        Actor(format!("console:{admin}"))
+    }
+}
+
+fn record(
+    c: &mut DbConnection,
+    actor: &Actor,
+    node_id: Option<NodeId>,
+    kind: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), StorageError> {
+    events::record(
+        c,
+        &NewEvent {
+            node_id,
+            kind,
+            actor: &actor.0,
+            target: Some(target),
+            outcome: Outcome::Success,
+            detail,
+        },
+    )
+}
+
+fn no_node(node_id: NodeId) -> ActionError {
+    ActionError::NotFound(format!("no node with id {node_id}"))
+}
+
+fn no_sso(sso_id: SsoId) -> ActionError {
+    ActionError::NotFound(format!("no SSO method with id {sso_id}"))
+}
+
+fn node_error(err: CreateNodeError) -> ActionError {
+    match err {
+        CreateNodeError::NameTaken(_) => ActionError::Invalid(err.to_string()),
+        CreateNodeError::Storage(e) => e.into(),
+    }
+}
+
+pub async fn create_node(
+    store: &Store,
+    actor: &Actor,
+    raw_name: &str,
+) -> Result<Node, ActionError> {
+    let name = NodeName::parse(raw_name).map_err(ActionError::Invalid)?;
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            let created = idgate_store::transaction(c, |c| {
+                let node = nodes::create(c, &name).map_err(|e| match e {
+                    CreateNodeError::NameTaken(n) => StorageError::Conflict { constraint: n },
+                    CreateNodeError::Storage(s) => s,
+                })?;
+                record(c, &actor, Some(node.id), "node_create", &node.name, "")?;
+                Ok(node)
+            });
+            Ok(created)
+        })
+        .await?
+        .map_err(|e| match e {
+            StorageError::Conflict { constraint } => {
+                node_error(CreateNodeError::NameTaken(constraint))
+            }
+            other => other.into(),
+        })
+}
+
+pub async fn rename_node(
+    store: &Store,
+    actor: &Actor,
+    node_id: NodeId,
+    raw_name: &str,
+) -> Result<(), ActionError> {
+    let name = NodeName::parse(raw_name).map_err(ActionError::Invalid)?;
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            let Some(before) = nodes::get(c, node_id)? else {
+                return Ok(Err(no_node(node_id)));
+            };
+            if let Err(e) = nodes::rename(c, node_id, &name) {
+                return Ok(Err(node_error(e)));
+            }
+            record(
+                c,
+                &actor,
+                Some(node_id),
+                "node_rename",
+                name.as_str(),
+                &format!("was '{}'", before.name),
+            )?;
+            Ok(Ok(()))
+        })
+        .await?
+}
+
+/// What a new SSO method starts with.
+#[derive(Debug, Clone, Default)]
+pub struct NewSso {
+    pub name: String,
+    pub entity_id: Option<String>,
+    /// Email domain to route to the method (optional).
+    pub domain: Option<String>,
+    /// JIT provisioning (the store's default when `None`).
+    pub jit: Option<bool>,
+}
+
+/// Whether `domain` looks like an email domain such as `acme.com`.
+pub fn valid_domain(domain: &str) -> bool {
+    let d = domain.trim().trim_start_matches('@');
+    d.contains('.')
+        && !d.starts_with('.')
+        && !d.ends_with('.')
+        && d.len() <= 253
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// Splits a list of domains typed by an admin (commas, spaces or new lines) and checks each.
+pub fn parse_domains(raw: &str) -> Result<Vec<String>, ActionError> {
+    let mut out: Vec<String> = Vec::new();
+    for domain in raw.split(|c: char| c == ',' || c.is_whitespace()) {
+        let d = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        if !valid_domain(&d) {
+            return Err(ActionError::Invalid(format!(
+                "'{domain}' is not an email domain such as acme.com"
+            )));
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+fn domain_error(err: DomainError) -> ActionError {
+    match err {
+        DomainError::Taken(_) => ActionError::Invalid(err.to_string()),
+        DomainError::Storage(e) => e.into(),
+    }
+}
+
+pub async fn create_sso(
+    store: &Store,
+    actor: &Actor,
+    node_id: NodeId,
+    new: NewSso,
+) -> Result<SsoId, ActionError> {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ActionError::Invalid(
+            "an SSO method name has 1 to 200 characters".to_owned(),
+        ));
+    }
+    let entity_id = new
+        .entity_id
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    if entity_id.as_ref().is_some_and(|id| id.len() > 1024) {
+        return Err(ActionError::Invalid(
+            "an entity id has at most 1024 characters".to_owned(),
+        ));
+    }
+    let domains = parse_domains(new.domain.as_deref().unwrap_or_default())?;
+    let pair = tokio::task::spawn_blocking({
+        let name = name.clone();
+        move || keys::generate(&name)
+    })
+    .await
+    .map_err(|e| ActionError::Storage(StorageError::Corrupt(e.to_string())))?
+    .map_err(|e| {
+        ActionError::Storage(StorageError::Corrupt(format!(
+            "cannot generate the SP key: {e}"
+        )))
+    })?;
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            if nodes::get(c, node_id)?.is_none() {
+                return Ok(Err(no_node(node_id)));
+            }
+            let mut taken = None;
+            let created = idgate_store::transaction(c, |c| {
+                let id = sso::create(
+                    c,
+                    &sso::NewSsoMethod {
+                        node_id,
+                        name: &name,
+                        sp_entity_id: entity_id.as_deref(),
+                        sp_key_pem: &pair.key_pem,
+                        sp_cert_pem: &pair.cert_pem,
+                    },
+                )?;
+                if let Some(jit) = new.jit {
+                    sso::update_settings(
+                        c,
+                        id,
+                        &SettingsChange {
+                            jit: Some(jit),
+                            ..SettingsChange::default()
+                        },
+                    )?;
+                }
+                if let Err(e) = sso::set_domains(c, id, &domains) {
+                    taken = Some(domain_error(e));
+                    return Err(StorageError::Corrupt(String::new()));
+                }
+                record(
+                    c,
+                    &actor,
+                    Some(node_id),
+                    "sso_method_created",
+                    &id.to_string(),
+                    &name,
+                )?;
+                Ok(id)
+            });
+            match (created, taken) {
+                (Ok(id), _) => Ok(Ok(id)),
+                (Err(_), Some(why)) => Ok(Err(why)),
+                (Err(e), None) => Err(e),
+            }
+        })
+        .await?
+}
+
+/// Reads an IdP metadata document and makes it the method's IdP; returns a one-line summary.
+pub async fn import_idp(
+    store: &Store,
+    actor: &Actor,
+    sso_id: SsoId,
+    xml: &str,
+) -> Result<String, ActionError> {
+    let settings = idp::import(xml).map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let summary = format!(
+        "imported IdP '{}' ({} signing certificate(s), SSO via {})",
+        settings.entity_id,
+        settings.certs.len(),
+        if settings.sso_redirect_url.is_some() {
+            "HTTP-Redirect"
+        } else {
+            "HTTP-POST"
+        }
+    );
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            let Some(method) = sso::get(c, sso_id)? else {
+                return Ok(Err(no_sso(sso_id)));
+            };
+            idgate_store::transaction(c, |c| {
+                sso::set_idp(c, sso_id, &settings)?;
+                record(
+                    c,
+                    &actor,
+                    Some(method.node_id),
+                    "sso_idp_imported",
+                    &sso_id.to_string(),
+                    &settings.entity_id,
+                )
+            })?;
+            Ok(Ok(summary))
+        })
+        .await?
+}
+
+/// Changes an SSO method's settings; `domains`, when given, becomes its exact list of
+/// reserved domains.
+pub async fn update_sso(
+    store: &Store,
+    actor: &Actor,
+    sso_id: SsoId,
+    change: SettingsChange,
+    domains: Option<Vec<String>>,
+) -> Result<(), ActionError> {
+    if let Some(skew) = change.clock_skew_secs
+        && !(0..=600).contains(&skew)
+    {
+        return Err(ActionError::Invalid(
+            "the clock skew is 0 to 600 seconds".to_owned(),
+        ));
+    }
+    for name in [
+        &change.attr_email,
+        &change.attr_first_name,
+        &change.attr_last_name,
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    {
+        if name.len() > 256 || name.chars().any(char::is_control) {
+            return Err(ActionError::Invalid(format!(
+                "'{name}' is not an attribute name"
+            )));
+        }
+    }
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            let Some(method) = sso::get(c, sso_id)? else {
+                return Ok(Err(no_sso(sso_id)));
+            };
+            let mut taken = None;
+            let done = idgate_store::transaction(c, |c| {
+                sso::update_settings(c, sso_id, &change)?;
+                if let Some(domains) = &domains
+                    && let Err(e) = sso::set_domains(c, sso_id, domains)
+                {
+                    taken = Some(domain_error(e));
+                    return Err(StorageError::Corrupt(String::new()));
+                }
+                record(
+                    c,
+                    &actor,
+                    Some(method.node_id),
+                    "sso_method_updated",
+                    &sso_id.to_string(),
+                    "",
+                )
+            });
+            match (done, taken) {
+                (Ok(()), _) => Ok(Ok(())),
+                (Err(_), Some(why)) => Ok(Err(why)),
+                (Err(e), None) => Err(e),
+            }
+        })
+        .await?
+}
+
+/// Adds reserved domains to an SSO method, keeping those it has.
+pub async fn add_domains(
+    store: &Store,
+    actor: &Actor,
+    sso_id: SsoId,
+    change: SettingsChange,
+    added: Vec<String>,
+) -> Result<(), ActionError> {
+    let current = store
+        .run(move |c| sso::get(c, sso_id))
+        .await?
+        .ok_or_else(|| no_sso(sso_id))?
+        .domains;
+    let mut all = current;
+    for d in added {
+        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+        if !valid_domain(&d) {
+            return Err(ActionError::Invalid(format!(
+                "'{d}' is not an email domain such as acme.com"
+            )));
+        }
+        if !all.contains(&d) {
+            all.push(d);
+        }
+    }
+    update_sso(store, actor, sso_id, change, Some(all)).await
+}
+
+/// Gives an SSO method a new SP key and certificate.
+pub async fn rotate_sp_cert(
+    store: &Store,
+    actor: &Actor,
+    sso_id: SsoId,
+) -> Result<(), ActionError> {
+    let method = store
+        .run(move |c| sso::get(c, sso_id))
+        .await?
+        .ok_or_else(|| no_sso(sso_id))?;
+    let pair = tokio::task::spawn_blocking(move || keys::generate(&method.name))
+        .await
+        .map_err(|e| ActionError::Storage(StorageError::Corrupt(e.to_string())))?
+        .map_err(|e| {
+            ActionError::Storage(StorageError::Corrupt(format!(
+                "cannot generate the SP key: {e}"
+            )))
+        })?;
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            idgate_store::transaction(c, |c| {
+                sso::set_sp_keys(c, sso_id, &pair.key_pem, &pair.cert_pem)?;
+                record(
+                    c,
+                    &actor,
+                    Some(method.node_id),
+                    "sso_cert_rotated",
+                    &sso_id.to_string(),
+                    "new SP key and certificate; give the IdP the new SP metadata",
+                )
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+/// Deletes an SSO method; returns its node.
+pub async fn delete_sso(
+    store: &Store,
+    actor: &Actor,
+    sso_id: SsoId,
+) -> Result<NodeId, ActionError> {
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            let Some(method) = sso::get(c, sso_id)? else {
+                return Ok(Err(no_sso(sso_id)));
+            };
+            idgate_store::transaction(c, |c| {
+                sso::delete(c, sso_id)?;
+                record(
+                    c,
+                    &actor,
+                    Some(method.node_id),
+                    "sso_method_deleted",
+                    &sso_id.to_string(),
+                    &method.name,
+                )
+            })?;
+            Ok(Ok(method.node_id))
+        })
+        .await?
+}
+
+/// Creates the node's SCIM method, or rotates its token; returns the token (to show once).
+pub async fn generate_scim_token(
+    store: &Store,
+    actor: &Actor,
+    node_id: NodeId,
+) -> Result<(String, TokenChange), ActionError> {
+    let token = idgate_scim::auth::generate_token();
+    let hash = token.hash.clone();
+    let actor = actor.clone();
+    let change = store
+        .run(move |c| {
+            if nodes::get(c, node_id)?.is_none() {
+                return Ok(None);
+            }
+            idgate_store::transaction(c, |c| {
+                let change = idgate_store::scim::set_token(c, node_id, &hash)?;
+                record(
+                    c,
+                    &actor,
+                    Some(node_id),
+                    "scim_token_generated",
+                    &node_id.to_string(),
+                    if change == TokenChange::Rotated {
+                        "rotated; the previous token no longer works"
+                    } else {
+                        ""
+                    },
+                )?;
+                Ok(Some(change))
+            })
+        })
+        .await?
+        .ok_or_else(|| no_node(node_id))?;
+    Ok((token.token, change))
+}
+
+/// What to do with a team awaiting approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    /// Removes the team (its members stay); if the IdP pushes it again, it waits again.
+    Deny,
+}
+
+/// Approves or denies a team; `node`, when given, must be the team's node. Returns its name.
+pub async fn decide_team(
+    store: &Store,
+    actor: &Actor,
+    node: Option<NodeId>,
+    team_id: TeamId,
+    decision: Decision,
+) -> Result<String, ActionError> {
+    let actor = actor.clone();
+    let shown = team_id.to_string();
+    store
+        .run(move |c| {
+            let Some(team) =
+                teams::get_any(c, &team_id)?.filter(|t| node.is_none_or(|n| n == t.node_id))
+            else {
+                return Ok(None);
+            };
+            idgate_store::transaction(c, |c| {
+                let kind = match decision {
+                    Decision::Approve => {
+                        teams::set_status(c, team.node_id, &team_id, TeamStatus::Approved)?;
+                        "team_approved"
+                    }
+                    Decision::Deny => {
+                        teams::delete(c, team.node_id, &team_id)?;
+                        "team_denied"
+                    }
+                };
+                record(c, &actor, Some(team.node_id), kind, &team.display_name, "")
+            })?;
+            Ok(Some(team.display_name))
+        })
+        .await?
+        .ok_or_else(|| ActionError::NotFound(format!("no team with id {shown}")))
+}
+
+/// Locks or unlocks a user (a locked user cannot sign in; SCIM still sees it).
+pub async fn set_user_status(
+    store: &Store,
+    actor: &Actor,
+    node_id: NodeId,
+    user_id: UserId,
+    status: UserStatus,
+) -> Result<(), ActionError> {
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            let Some(user) = users::get(c, node_id, &user_id)? else {
+                return Ok(Err(ActionError::NotFound("no such user".to_owned())));
+            };
+            idgate_store::transaction(c, |c| {
+                users::set_status(c, node_id, &user_id, status, user.scim_visible)?;
+                if status == UserStatus::Locked {
+                    idgate_store::sessions::delete_for_user(c, &user_id)?;
+                }
+                record(
+                    c,
+                    &actor,
+                    Some(node_id),
+                    match status {
+                        UserStatus::Locked => "user_locked",
+                        UserStatus::Active => "user_unlocked",
+                    },
+                    &user.user_name,
+                    "",
+                )
+            })?;
+            Ok(Ok(()))
+        })
+        .await?
+}

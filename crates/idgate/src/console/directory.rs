@@ -1,0 +1,457 @@
+//! A node's people and teams: users (search, paging, lock and unlock, detail with recent
+//! events) and the team approval queue.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use idgate_store::events::{self, Event, EventQuery};
+use idgate_store::predicate::{Op, Predicate, Value};
+use idgate_store::teams::{self, TeamColumn, TeamListing, TeamStatus};
+use idgate_store::users::{self, User, UserColumn, UserListing, UserStatus};
+use idgate_store::{NodeId, Store, TeamId, UserId, nodes};
+use serde::Deserialize;
+
+use super::{
+    Admin, Chrome, PAGE_SIZE, admin, admin_form, notice, see_other, unavailable, with_status,
+};
+use crate::actions::{self, ActionError, Decision};
+use crate::cli::rfc3339;
+use crate::pages::render;
+
+fn status_label(status: UserStatus) -> &'static str {
+    match status {
+        UserStatus::Active => "active",
+        UserStatus::Locked => "locked",
+    }
+}
+
+struct UserRow {
+    id: String,
+    user_name: String,
+    name: String,
+    email: String,
+    status: &'static str,
+    provenance: &'static str,
+    teams: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+struct UsersPage<'a> {
+    chrome: Chrome,
+    node_id: String,
+    node_name: &'a str,
+    q: &'a str,
+    users: Vec<UserRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UsersQuery {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+fn display_name(user: &User) -> String {
+    user.display_name
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| {
+            [user.given_name.as_deref(), user.family_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+}
+
+async fn node_name(store: &Store, admin: &Admin, node_id: NodeId) -> Result<String, HttpResponse> {
+    match store.run(move |c| nodes::get(c, node_id)).await {
+        Ok(Some(node)) => Ok(node.name),
+        Ok(None) => Err(admin.message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            &format!("There is no node with id {node_id}."),
+        )),
+        Err(err) => Err(unavailable(&err)),
+    }
+}
+
+pub async fn users(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<NodeId>,
+    query: web::Query<UsersQuery>,
+) -> HttpResponse {
+    let node_id = *path;
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let name = match node_name(&store, &admin, node_id).await {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let q = query.q.clone().unwrap_or_default().trim().to_owned();
+    let page = query.page.unwrap_or(1).max(1);
+    let filter = if q.is_empty() {
+        Predicate::True
+    } else {
+        let text = |column| Predicate::Cmp(column, Op::Co, Value::Text(q.clone()));
+        Predicate::Or(vec![
+            text(UserColumn::UserName),
+            text(UserColumn::Email),
+            text(UserColumn::DisplayName),
+            text(UserColumn::GivenName),
+            text(UserColumn::FamilyName),
+            text(UserColumn::ExternalId),
+        ])
+    };
+    let listing = UserListing {
+        filter,
+        scim_visible_only: false,
+        sort: Some((
+            UserColumn::UserName,
+            idgate_store::predicate::Direction::Ascending,
+        )),
+    };
+    let found = store
+        .run(move |c| {
+            let total = users::count(c, node_id, &listing)?;
+            let found = users::page(c, node_id, &listing, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+            let ids: Vec<UserId> = found.iter().map(|u| u.id.clone()).collect();
+            let memberships = teams::teams_of_users(c, &ids)?;
+            Ok((total, found, memberships))
+        })
+        .await;
+    let (total, found, memberships) = match found {
+        Ok(found) => found,
+        Err(err) => return unavailable(&err),
+    };
+    let rows = found
+        .iter()
+        .map(|u| UserRow {
+            id: u.id.to_string(),
+            user_name: u.user_name.clone(),
+            name: display_name(u),
+            email: u.email.clone().unwrap_or_default(),
+            status: status_label(u.status),
+            provenance: u.provenance.as_str(),
+            teams: memberships
+                .iter()
+                .filter(|(user, _, _)| *user == u.id)
+                .map(|(_, _, team)| team.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    render(&UsersPage {
+        chrome: admin.chrome(None, None),
+        node_id: node_id.to_string(),
+        node_name: &name,
+        q: &q,
+        users: rows,
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+    })
+}
+
+struct EventRow {
+    at: String,
+    kind: String,
+    actor: String,
+    outcome: &'static str,
+    detail: String,
+}
+
+fn event_row(e: &Event) -> EventRow {
+    EventRow {
+        at: rfc3339(e.at),
+        kind: e.kind.clone(),
+        actor: e.actor.clone(),
+        outcome: match e.outcome {
+            events::Outcome::Success => "success",
+            events::Outcome::Failure => "failure",
+        },
+        detail: e.detail.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/user.html")]
+struct UserPage<'a> {
+    chrome: Chrome,
+    node_id: String,
+    node_name: &'a str,
+    user: &'a User,
+    name: String,
+    status: &'static str,
+    attributes: String,
+    teams: Vec<String>,
+    events: Vec<EventRow>,
+    created: String,
+    updated: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    done: Option<String>,
+}
+
+pub async fn user(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<(NodeId, UserId)>,
+    query: web::Query<UserQuery>,
+) -> HttpResponse {
+    let (node_id, user_id) = path.into_inner();
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let name = match node_name(&store, &admin, node_id).await {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let loaded = store
+        .run(move |c| {
+            let Some(user) = users::get(c, node_id, &user_id)? else {
+                return Ok(None);
+            };
+            let teams = teams::teams_of_user(c, &user.id)?
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect::<Vec<_>>();
+            let recent = events::search(
+                c,
+                &EventQuery {
+                    node_id: Some(node_id),
+                    who: Some(user.user_name.clone()),
+                    ..EventQuery::default()
+                },
+                0,
+                20,
+            )?;
+            Ok(Some((user, teams, recent)))
+        })
+        .await;
+    let (user, teams, recent) = match loaded {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return admin.message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such user in this node.",
+            );
+        }
+        Err(err) => return unavailable(&err),
+    };
+    let attributes = serde_json::from_str::<serde_json::Value>(&user.attributes)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| user.attributes.clone());
+    render(&UserPage {
+        chrome: admin.chrome(notice(query.done.as_deref()), None),
+        node_id: node_id.to_string(),
+        node_name: &name,
+        name: display_name(&user),
+        status: status_label(user.status),
+        attributes,
+        teams,
+        events: recent.iter().map(event_row).collect(),
+        created: rfc3339(user.created_at),
+        updated: rfc3339(user.updated_at),
+        user: &user,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+}
+
+pub async fn set_status(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<(NodeId, UserId)>,
+    form: web::Form<StatusForm>,
+) -> HttpResponse {
+    let (node_id, user_id) = path.into_inner();
+    let admin = match admin_form(&req, &store, &form.csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let (status, done) = match form.status.as_str() {
+        "locked" => (UserStatus::Locked, "locked"),
+        "active" => (UserStatus::Active, "unlocked"),
+        _ => {
+            return admin.message(
+                StatusCode::BAD_REQUEST,
+                "Not done",
+                "Choose to lock or to unlock the user.",
+            );
+        }
+    };
+    let back = format!("/console/nodes/{node_id}/users/{user_id}?done={done}");
+    match actions::set_user_status(&store, &admin.actor, node_id, user_id, status).await {
+        Ok(()) => see_other(&back),
+        Err(err) => admin.failed(&err),
+    }
+}
+
+struct TeamRow {
+    id: String,
+    name: String,
+    members: Vec<String>,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/teams.html")]
+struct TeamsPage<'a> {
+    chrome: Chrome,
+    node_id: String,
+    node_name: &'a str,
+    pending: Vec<TeamRow>,
+    approved: Vec<TeamRow>,
+    approved_total: i64,
+}
+
+async fn teams_page(
+    store: &Store,
+    admin: &Admin,
+    node_id: NodeId,
+    chrome: Chrome,
+    status: StatusCode,
+) -> HttpResponse {
+    let name = match node_name(store, admin, node_id).await {
+        Ok(name) => name,
+        Err(response) => return response,
+    };
+    let loaded = store
+        .run(move |c| {
+            let row = |c: &mut idgate_store::DbConnection, t: teams::Team| {
+                Ok::<_, idgate_store::StorageError>(TeamRow {
+                    members: teams::members(c, &t.id)?
+                        .into_iter()
+                        .map(|m| m.display)
+                        .collect(),
+                    id: t.id.to_string(),
+                    name: t.display_name,
+                    created: rfc3339(t.created_at),
+                })
+            };
+            let pending = teams::pending(c, Some(node_id))?
+                .into_iter()
+                .map(|t| row(c, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            let listing = TeamListing {
+                filter: Predicate::True,
+                status: Some(TeamStatus::Approved),
+                sort: Some((
+                    TeamColumn::DisplayName,
+                    idgate_store::predicate::Direction::Ascending,
+                )),
+            };
+            let total = teams::count(c, node_id, &listing)?;
+            let approved = teams::page(c, node_id, &listing, 0, 200)?
+                .into_iter()
+                .map(|t| row(c, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((pending, approved, total))
+        })
+        .await;
+    match loaded {
+        Ok((pending, approved, approved_total)) => with_status(
+            render(&TeamsPage {
+                chrome,
+                node_id: node_id.to_string(),
+                node_name: &name,
+                pending,
+                approved,
+                approved_total,
+            }),
+            status,
+        ),
+        Err(err) => unavailable(&err),
+    }
+}
+
+pub async fn teams(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<NodeId>,
+    query: web::Query<UserQuery>,
+) -> HttpResponse {
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let chrome = admin.chrome(notice(query.done.as_deref()), None);
+    teams_page(&store, &admin, *path, chrome, StatusCode::OK).await
+}
+
+/// Approves or denies the ticked teams (`team=…` repeated, `decision=approve|deny`), or the
+/// one of a row's own button (`one=approve:ID` or `one=deny:ID`).
+pub async fn decide(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<NodeId>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let node_id = *path;
+    let mut csrf = String::new();
+    let mut ticked = Vec::new();
+    let mut decision = None;
+    let mut one = None;
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "csrf" => csrf = value.into_owned(),
+            "team" => ticked.push(value.into_owned()),
+            "decision" => decision = Some(value.into_owned()),
+            "one" => one = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let admin = match admin_form(&req, &store, &csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let (decision, ids) = match one.as_deref().and_then(|o| o.split_once(':')) {
+        Some((d, id)) => (Some(d.to_owned()), vec![id.to_owned()]),
+        None => (decision, ticked),
+    };
+    let decision = match decision.as_deref() {
+        Some("approve") => Decision::Approve,
+        Some("deny") => Decision::Deny,
+        _ => {
+            let chrome = admin.chrome(None, Some("Choose to approve or to deny."));
+            return teams_page(&store, &admin, node_id, chrome, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    if ids.is_empty() {
+        let chrome = admin.chrome(None, Some("Tick at least one team first."));
+        return teams_page(&store, &admin, node_id, chrome, StatusCode::BAD_REQUEST).await;
+    }
+    for id in ids {
+        let decided = match id.parse::<TeamId>() {
+            Ok(id) => actions::decide_team(&store, &admin.actor, Some(node_id), id, decision).await,
+            Err(why) => Err(ActionError::NotFound(why)),
+        };
+        match decided {
+            Ok(_) => {}
+            Err(ActionError::NotFound(_)) => {
+                let chrome = admin.chrome(
+                    None,
+                    Some("A team was no longer awaiting approval (decided elsewhere or removed by the identity provider); the others were done."),
+                );
+                return teams_page(&store, &admin, node_id, chrome, StatusCode::CONFLICT).await;
+            }
+            Err(err) => return admin.failed(&err),
+        }
+    }
+    see_other(&format!("/console/nodes/{node_id}/teams?done=decided"))
+}

@@ -1,0 +1,244 @@
+//! The audit log as Directory Insights shows it: newest first, filters, paging, and an export
+//! of the filtered events as JSON lines.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_DISPOSITION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDate;
+use idgate_store::events::{self, EventQuery, Outcome};
+use idgate_store::{NodeId, Store, nodes};
+use serde::Deserialize;
+
+use super::{Chrome, PAGE_SIZE, admin, unavailable, with_status};
+use crate::cli::rfc3339;
+use crate::pages::render;
+
+/// The most events one export holds (narrow the filters for more).
+const EXPORT_LIMIT: i64 = 100_000;
+
+/// The filters as typed in the form (and kept in the paging and export links).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    node: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    page: Option<i64>,
+}
+
+fn day_start(raw: &str, what: &str) -> Result<Option<i64>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| format!("'{raw}' is not a date such as 2026-11-30 (the {what} date)"))?;
+    Ok(date
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis()))
+}
+
+impl Filters {
+    fn query(&self) -> Result<EventQuery, String> {
+        let node_id = match self.node.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse::<NodeId>()
+                    .map_err(|_| format!("'{raw}' is not a node id"))?,
+            ),
+        };
+        let outcome = match self.outcome.as_str() {
+            "" => None,
+            "success" => Some(Outcome::Success),
+            "failure" => Some(Outcome::Failure),
+            other => return Err(format!("'{other}' is not an outcome (success or failure)")),
+        };
+        let from = day_start(&self.from, "from")?;
+        // The "to" day is included: the query ends at the next midnight.
+        let until = day_start(&self.to, "to")?.map(|t| t + 86_400_000);
+        if let (Some(from), Some(until)) = (from, until)
+            && from >= until
+        {
+            return Err("the 'from' date is after the 'to' date".to_owned());
+        }
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(EventQuery {
+            node_id,
+            kind: text(&self.kind),
+            who: text(&self.who),
+            outcome,
+            from,
+            until,
+        })
+    }
+
+    /// The filters as a query string (without the page).
+    fn query_string(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("node", &self.node)
+            .append_pair("kind", &self.kind)
+            .append_pair("who", &self.who)
+            .append_pair("outcome", &self.outcome)
+            .append_pair("from", &self.from)
+            .append_pair("to", &self.to)
+            .finish()
+    }
+}
+
+struct Row {
+    at: String,
+    node: String,
+    kind: String,
+    actor: String,
+    target: String,
+    outcome: &'static str,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/events.html")]
+struct EventsPage<'a> {
+    chrome: Chrome,
+    filters: &'a Filters,
+    nodes: Vec<(String, String)>,
+    kinds: Vec<String>,
+    rows: Vec<Row>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    link: String,
+}
+
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+    }
+}
+
+pub async fn list(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    filters: web::Query<Filters>,
+) -> HttpResponse {
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let filters = filters.into_inner();
+    let page = filters.page.unwrap_or(1).max(1);
+    let (query, error) = match filters.query() {
+        Ok(query) => (Some(query), None),
+        Err(why) => (None, Some(why)),
+    };
+    let loaded = store
+        .run(move |c| {
+            let names: Vec<(String, String)> = nodes::list(c)?
+                .into_iter()
+                .map(|n| (n.id.to_string(), n.name))
+                .collect();
+            let kinds = events::kinds(c)?;
+            let (total, found) = match &query {
+                Some(q) => (
+                    events::count(c, q)?,
+                    events::search(c, q, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
+                ),
+                None => (0, Vec::new()),
+            };
+            Ok((names, kinds, total, found))
+        })
+        .await;
+    let (names, kinds, total, found) = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => return unavailable(&err),
+    };
+    let rows = found
+        .into_iter()
+        .map(|e| Row {
+            at: rfc3339(e.at),
+            node: e
+                .node_id
+                .and_then(|id| names.iter().find(|(n, _)| *n == id.to_string()))
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default(),
+            kind: e.kind,
+            actor: e.actor,
+            target: e.target.unwrap_or_default(),
+            outcome: outcome_label(e.outcome),
+            detail: e.detail,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    with_status(
+        render(&EventsPage {
+            chrome: admin.chrome(None, error.as_deref()),
+            link: filters.query_string(),
+            filters: &filters,
+            nodes: names,
+            kinds,
+            rows,
+            total,
+            page,
+            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        }),
+        status,
+    )
+}
+
+/// The filtered events, newest first, one JSON object per line.
+pub async fn export(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    filters: web::Query<Filters>,
+) -> HttpResponse {
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let query = match filters.query() {
+        Ok(query) => query,
+        Err(why) => return admin.message(StatusCode::BAD_REQUEST, "Not exported", &why),
+    };
+    let found = store
+        .run(move |c| events::search(c, &query, 0, EXPORT_LIMIT))
+        .await;
+    let found = match found {
+        Ok(found) => found,
+        Err(err) => return unavailable(&err),
+    };
+    let mut body = String::new();
+    for event in found {
+        let line = serde_json::json!({
+            "id": event.id,
+            "time": rfc3339(event.at),
+            "node_id": event.node_id,
+            "event_type": event.kind,
+            "initiated_by": event.actor,
+            "target": event.target,
+            "outcome": event.outcome,
+            "detail": event.detail,
+        });
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+    HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .insert_header((
+            CONTENT_DISPOSITION,
+            "attachment; filename=\"idgate-events.jsonl\"",
+        ))
+        .body(body)
+}

@@ -1,0 +1,365 @@
+//! One SSO method: what to give the IdP (with copy buttons and downloads), importing the IdP's
+//! metadata (file or paste), settings, rotating the SP certificate, deleting.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use futures_util::StreamExt;
+use idgate_saml::sp::SpUrls;
+use idgate_store::sso::{self, RequireSigned, SettingsChange, SsoMethod};
+use idgate_store::{SsoId, Store};
+use serde::Deserialize;
+
+use super::{Admin, Chrome, Done, admin, admin_form, notice, see_other, unavailable, with_status};
+use crate::actions::{self, ActionError};
+use crate::config::Config;
+use crate::pages::render;
+
+/// The largest upload read: a file and a paste of the largest metadata the importer takes.
+const MAX_UPLOAD: usize = 2 * idgate_saml::idp::MAX_METADATA_BYTES + 64 * 1024;
+
+/// The settings form's values, from the stored method or as submitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SettingsForm {
+    csrf: String,
+    jit: Option<String>,
+    idp_initiated: Option<String>,
+    sign_requests: Option<String>,
+    allow_sha1: Option<String>,
+    #[serde(default)]
+    clock_skew: String,
+    #[serde(default)]
+    require_signed: String,
+    #[serde(default)]
+    domains: String,
+    #[serde(default)]
+    attr_email: String,
+    #[serde(default)]
+    attr_first_name: String,
+    #[serde(default)]
+    attr_last_name: String,
+}
+
+impl SettingsForm {
+    fn of(method: &SsoMethod) -> Self {
+        let on = |b: bool| b.then(|| "on".to_owned());
+        SettingsForm {
+            csrf: String::new(),
+            jit: on(method.jit),
+            idp_initiated: on(method.idp_initiated),
+            sign_requests: on(method.sign_requests),
+            allow_sha1: on(method.allow_sha1),
+            clock_skew: method.clock_skew_secs.to_string(),
+            require_signed: method.require_signed.as_str().to_owned(),
+            domains: method.domains.join("\n"),
+            attr_email: method.attr_email.clone().unwrap_or_default(),
+            attr_first_name: method.attr_first_name.clone().unwrap_or_default(),
+            attr_last_name: method.attr_last_name.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The change it asks for, or what is wrong with it.
+    fn change(&self) -> Result<(SettingsChange, Vec<String>), ActionError> {
+        let skew = self.clock_skew.trim().parse::<i32>().map_err(|_| {
+            ActionError::Invalid(format!(
+                "'{}' is not a number of seconds for the clock skew",
+                self.clock_skew.trim()
+            ))
+        })?;
+        let require_signed = RequireSigned::parse(&self.require_signed).ok_or_else(|| {
+            ActionError::Invalid("choose which element must be signed".to_owned())
+        })?;
+        let attr = |v: &str| Some(Some(v.trim().to_owned()).filter(|n| !n.is_empty()));
+        let change = SettingsChange {
+            jit: Some(self.jit.is_some()),
+            idp_initiated: Some(self.idp_initiated.is_some()),
+            clock_skew_secs: Some(skew),
+            sign_requests: Some(self.sign_requests.is_some()),
+            allow_sha1: Some(self.allow_sha1.is_some()),
+            require_signed: Some(require_signed),
+            attr_email: attr(&self.attr_email),
+            attr_first_name: attr(&self.attr_first_name),
+            attr_last_name: attr(&self.attr_last_name),
+        };
+        Ok((change, actions::parse_domains(&self.domains)?))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/sso.html")]
+struct SsoPage<'a> {
+    chrome: Chrome,
+    method: &'a SsoMethod,
+    urls: SpUrls,
+    settings: SettingsForm,
+    pasted: &'a str,
+}
+
+async fn load(
+    store: &Store,
+    sso_id: SsoId,
+) -> Result<Option<SsoMethod>, idgate_store::StorageError> {
+    store.run(move |c| sso::get(c, sso_id)).await
+}
+
+/// What the method's page shows besides the method: messages, the forms' values, the status.
+struct Shown<'a> {
+    chrome: Chrome,
+    settings: Option<SettingsForm>,
+    pasted: &'a str,
+    status: StatusCode,
+}
+
+/// The method's page with the given messages and forms; 404 when it does not exist.
+async fn page(
+    admin: &Admin,
+    store: &Store,
+    config: &Config,
+    sso_id: SsoId,
+    shown: Shown<'_>,
+) -> HttpResponse {
+    match load(store, sso_id).await {
+        Ok(Some(method)) => with_status(
+            render(&SsoPage {
+                chrome: shown.chrome,
+                urls: SpUrls::of(&config.base_url, &method),
+                settings: shown.settings.unwrap_or_else(|| SettingsForm::of(&method)),
+                method: &method,
+                pasted: shown.pasted,
+            }),
+            shown.status,
+        ),
+        Ok(None) => admin.message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            &format!("There is no SSO method with id {sso_id}."),
+        ),
+        Err(err) => unavailable(&err),
+    }
+}
+
+pub async fn show(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    config: web::Data<Config>,
+    path: web::Path<SsoId>,
+    query: web::Query<Done>,
+) -> HttpResponse {
+    let admin = match admin(&req, &store).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let chrome = admin.chrome(notice(query.done.as_deref()), None);
+    page(
+        &admin,
+        &store,
+        &config,
+        *path,
+        Shown {
+            chrome,
+            settings: None,
+            pasted: "",
+            status: StatusCode::OK,
+        },
+    )
+    .await
+}
+
+/// The fields of the metadata upload form.
+#[derive(Debug, Default)]
+struct Upload {
+    csrf: String,
+    file: String,
+    pasted: String,
+}
+
+/// Reads the multipart upload, bounded in size.
+async fn read_upload(mut payload: Multipart) -> Result<Upload, String> {
+    let mut upload = Upload::default();
+    let mut total = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| format!("the upload could not be read: {e}"))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| format!("the upload could not be read: {e}"))?;
+            total += chunk.len();
+            if total > MAX_UPLOAD {
+                return Err(format!(
+                    "the upload is larger than {} KiB; is it the IdP's metadata?",
+                    MAX_UPLOAD / 1024
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| "the metadata is not UTF-8 text; is it an XML file?".to_owned())?;
+        match name.as_str() {
+            "csrf" => upload.csrf = text,
+            "metadata_file" => upload.file = text,
+            "metadata_xml" => upload.pasted = text,
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+pub async fn import_idp(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    config: web::Data<Config>,
+    path: web::Path<SsoId>,
+    payload: Multipart,
+) -> HttpResponse {
+    let sso_id = *path;
+    let upload = read_upload(payload).await;
+    let csrf = upload.as_ref().map(|u| u.csrf.clone()).unwrap_or_default();
+    let admin = match admin_form(&req, &store, &csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let again = |why: &str, pasted: String| {
+        let chrome = admin.chrome(None, Some(why));
+        let (admin, store, config) = (&admin, &store, &config);
+        async move {
+            page(
+                admin,
+                store,
+                config,
+                sso_id,
+                Shown {
+                    chrome,
+                    settings: None,
+                    pasted: &pasted,
+                    status: StatusCode::BAD_REQUEST,
+                },
+            )
+            .await
+        }
+    };
+    let upload = match upload {
+        Ok(upload) => upload,
+        Err(why) => return again(&why, String::new()).await,
+    };
+    let xml = if upload.file.trim().is_empty() {
+        upload.pasted.trim()
+    } else {
+        upload.file.trim()
+    };
+    if xml.is_empty() {
+        return again(
+            "Choose the IdP metadata file, or paste its XML, then import.",
+            String::new(),
+        )
+        .await;
+    }
+    match actions::import_idp(&store, &admin.actor, sso_id, xml).await {
+        Ok(_) => see_other(&format!("/console/sso/{sso_id}?done=idp-imported")),
+        Err(ActionError::Invalid(why)) => {
+            again(&format!("Not imported: {why}."), upload.pasted.clone()).await
+        }
+        Err(err) => admin.failed(&err),
+    }
+}
+
+pub async fn settings(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    config: web::Data<Config>,
+    path: web::Path<SsoId>,
+    form: web::Form<SettingsForm>,
+) -> HttpResponse {
+    let sso_id = *path;
+    let form = form.into_inner();
+    let admin = match admin_form(&req, &store, &form.csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let result = match form.change() {
+        Ok((change, domains)) => {
+            actions::update_sso(&store, &admin.actor, sso_id, change, Some(domains)).await
+        }
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => see_other(&format!("/console/sso/{sso_id}?done=saved#settings")),
+        Err(ActionError::Invalid(why)) => {
+            let chrome = admin.chrome(None, Some(&format!("Not saved: {why}.")));
+            page(
+                &admin,
+                &store,
+                &config,
+                sso_id,
+                Shown {
+                    chrome,
+                    settings: Some(form),
+                    pasted: "",
+                    status: StatusCode::BAD_REQUEST,
+                },
+            )
+            .await
+        }
+        Err(err) => admin.failed(&err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+    confirm: Option<String>,
+}
+
+pub async fn rotate(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<SsoId>,
+    form: web::Form<ConfirmForm>,
+) -> HttpResponse {
+    let sso_id = *path;
+    let admin = match admin_form(&req, &store, &form.csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    match actions::rotate_sp_cert(&store, &admin.actor, sso_id).await {
+        Ok(()) => see_other(&format!("/console/sso/{sso_id}?done=rotated")),
+        Err(err) => admin.failed(&err),
+    }
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    config: web::Data<Config>,
+    path: web::Path<SsoId>,
+    form: web::Form<ConfirmForm>,
+) -> HttpResponse {
+    let sso_id = *path;
+    let admin = match admin_form(&req, &store, &form.csrf).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    if form.confirm.is_none() {
+        let chrome = admin.chrome(
+            None,
+            Some("Not deleted: tick the box to confirm that sign-in through this method stops."),
+        );
+        return page(
+            &admin,
+            &store,
+            &config,
+            sso_id,
+            Shown {
+                chrome,
+                settings: None,
+                pasted: "",
+                status: StatusCode::BAD_REQUEST,
+            },
+        )
+        .await;
+    }
+    match actions::delete_sso(&store, &admin.actor, sso_id).await {
+        Ok(node) => see_other(&format!("/console/nodes/{node}?done=sso-deleted")),
+        Err(err) => admin.failed(&err),
+    }
+}
