@@ -85,7 +85,12 @@ async fn the_first_admin_is_created_once_by_the_setup_link() {
             .await
             .unwrap();
         assert_eq!(home.status(), 200);
-        assert!(home.text().await.unwrap().contains("<span class=\"who\">root</span>"));
+        assert!(
+            home.text()
+                .await
+                .unwrap()
+                .contains("<span class=\"who\">root</span>")
+        );
         // The link is spent, and no new one is issued once an admin exists.
         assert_eq!(
             app.get(&format!("/console/setup?token={token}"))

@@ -144,6 +144,16 @@ impl<'a> Console<'a> {
     }
 }
 
+/// The SSO method as stored.
+async fn sso_method(app: &TestApp, sso: &str) -> idgate_store::sso::SsoMethod {
+    let id = sso.parse().unwrap();
+    app.store
+        .run(move |c| idgate_store::sso::get(c, id))
+        .await
+        .unwrap()
+        .expect("the SSO method exists")
+}
+
 /// The kinds of the events the console's admin caused, newest first.
 async fn console_event_kinds(app: &TestApp) -> Vec<String> {
     app.store
@@ -323,7 +333,10 @@ async fn sso_settings_certificate_rotation_and_deletion() {
         let console = Console::sign_in(&app).await;
         let node = console.node("Acme").await;
         let sso = console.sso(&node, "JumpCloud", "acme.com").await;
-        console.upload(&sso, JUMPCLOUD_METADATA, "").await.redirect();
+        console
+            .upload(&sso, JUMPCLOUD_METADATA, "")
+            .await
+            .redirect();
         // Settings: a bad skew comes back with what was typed; a good change is saved.
         let settings = format!("/console/sso/{sso}/settings");
         let bad_skew = console
@@ -358,15 +371,7 @@ async fn sso_settings_certificate_rotation_and_deletion() {
             )
             .await;
         assert!(saved.redirect().contains("done=saved"));
-        let method = app
-            .store
-            .run({
-                let id = sso.parse().unwrap();
-                move |c| idgate_store::sso::get(c, id)
-            })
-            .await
-            .unwrap()
-            .unwrap();
+        let method = sso_method(&app, &sso).await;
         assert!(!method.jit, "an unticked box turns JIT off");
         assert!(method.idp_initiated);
         assert_eq!(method.clock_skew_secs, 120);

@@ -1,9 +1,6 @@
 //! The first administrator, signing out and signing in, as a person does it in a browser.
 
-use crate::harness;
-
-const ADMIN: &str = "root";
-const PASSWORD: &str = "correct horse battery staple";
+use crate::harness::{self, ADMIN, PASSWORD};
 const SIGN_OUT: &str = "form[action='/console/logout'] button[type=submit]";
 
 #[tokio::test(flavor = "multi_thread")]

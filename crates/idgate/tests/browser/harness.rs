@@ -77,3 +77,18 @@ impl App {
         format!("{}{path}", self.base)
     }
 }
+
+/// The first administrator's name and password in every browser test.
+pub const ADMIN: &str = "root";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Creates the first administrator through the setup link; the browser ends up signed in on
+/// the console's start page.
+pub async fn first_admin(app: &App, browser: &Browser) {
+    browser.goto(&app.setup_url).await;
+    browser.fill("#username", ADMIN).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.fill("#confirm", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_path("/console").await;
+}

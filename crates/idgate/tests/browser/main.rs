@@ -8,3 +8,4 @@
 
 mod console_auth;
 mod harness;
+mod jumpcloud_setup;

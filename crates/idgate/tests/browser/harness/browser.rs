@@ -174,6 +174,37 @@ impl Browser {
         }
     }
 
+    /// Saves a picture of the element matching `css` only (a section of a page), as
+    /// [`Browser::screenshot`] does.
+    pub async fn screenshot_of(&self, css: &str, name: &str) {
+        let element = self.wait_for(css).await;
+        let taken = element.screenshot().await;
+        let png = self
+            .ok(taken, &format!("take screenshot {name} of `{css}`"))
+            .await;
+        let root = workspace_root();
+        save(&root.join("target/screenshots"), name, &png);
+        if std::env::var("IDGATE_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+            save(&root.join("docs/images"), name, &png);
+        }
+    }
+
+    /// Chooses the option with `value` in the select matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        let element = self.wait_for(css).await;
+        let chosen = element.select_by_value(value).await;
+        self.ok(chosen, &format!("choose `{value}` in `{css}`"))
+            .await;
+    }
+
+    /// Gives the file input matching `css` the file at `path`, as a person choosing it would.
+    pub async fn choose_file(&self, css: &str, path: &Path) {
+        let element = self.wait_for(css).await;
+        let chosen = element.send_keys(&path.display().to_string()).await;
+        self.ok(chosen, &format!("choose {} in `{css}`", path.display()))
+            .await;
+    }
+
     /// The value of a step that succeeded; otherwise fails the test, saying where.
     async fn ok<T, E: Display>(&self, result: Result<T, E>, step: &str) -> T {
         match result {
