@@ -1,14 +1,24 @@
-//! Pages for people: the start page for now; the console and login pages join it.
+//! Pages for people: the start page, which is also where a user lands after signing in (it
+//! says who they are and offers to sign out), and the rendering helper every page uses.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use idgate_store::{Store, sessions, teams, token};
 
 use crate::config::Config;
+
+/// Who is signed in, as the landing page shows it.
+struct SignedIn {
+    name: String,
+    email: Option<String>,
+    teams: Vec<String>,
+}
 
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage<'a> {
     base_url: &'a str,
+    user: Option<SignedIn>,
 }
 
 /// Renders an askama page, or a plain 500 if rendering itself fails.
@@ -26,8 +36,41 @@ pub fn render(page: &impl Template) -> HttpResponse {
     }
 }
 
-pub async fn index(config: web::Data<Config>) -> HttpResponse {
+/// The user of the request's sign-in session, if it is live and the account is active.
+async fn signed_in(req: &HttpRequest, store: &Store) -> Option<SignedIn> {
+    let hash = token::hash(req.cookie(idgate_saml::acs::SESSION_COOKIE)?.value());
+    let found = store
+        .run(move |c| {
+            let Some(session) = sessions::get(c, &hash)?.filter(|s| s.user_active) else {
+                return Ok(None);
+            };
+            let teams = teams::teams_of_user(c, &session.user_id)?
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect();
+            Ok(Some(SignedIn {
+                name: session
+                    .display_name
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or(session.user_name),
+                email: session.email,
+                teams,
+            }))
+        })
+        .await;
+    found.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot read the sign-in session");
+        None
+    })
+}
+
+pub async fn index(
+    req: HttpRequest,
+    config: web::Data<Config>,
+    store: web::Data<Store>,
+) -> HttpResponse {
     render(&IndexPage {
         base_url: &config.base_url,
+        user: signed_in(&req, &store).await,
     })
 }

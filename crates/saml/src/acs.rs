@@ -83,10 +83,36 @@ impl Failure {
                 "You have no account here yet. Ask your administrator to give you access.",
             ),
         };
-        HttpResponse::build(status)
-            .content_type("text/plain; charset=utf-8")
-            .body(text)
+        let page = RefusedPage {
+            heading: match self {
+                Failure::NotConfigured => "Sign-in is not set up",
+                _ => "Sign-in refused",
+            },
+            text,
+            code: self.code(),
+            at: crate::rfc3339(idgate_store::now_millis()),
+        };
+        let mut response = match askama::Template::render(&page) {
+            Ok(html) => HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            Err(_) => HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body(text),
+        };
+        *response.status_mut() = status;
+        response
     }
+}
+
+/// The page a refused sign-in shows: what to do, and the reason code the audit event carries.
+#[derive(askama::Template)]
+#[template(path = "saml/refused.html")]
+struct RefusedPage<'a> {
+    heading: &'a str,
+    text: &'a str,
+    code: &'static str,
+    at: String,
 }
 
 /// The attribute names a method reads the email and names from, in order of preference.

@@ -307,9 +307,14 @@ async fn each_broken_rule_is_refused_with_its_reason() {
             res.headers()["content-type"]
                 .to_str()
                 .unwrap()
-                .starts_with("text/plain")
+                .starts_with("text/html")
         );
         assert!(res.headers().get("set-cookie").is_none(), "{rule}");
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains(&format!("reason <code>{rule}</code>")),
+            "the refusal page names the reason: {page}"
+        );
         assert_eq!(last_failure(&app).await, rule);
     }
     let garbage = app

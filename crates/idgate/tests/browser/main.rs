@@ -9,3 +9,4 @@
 mod console_auth;
 mod harness;
 mod jumpcloud_setup;
+mod user_sign_in;
