@@ -564,6 +564,12 @@ pub async fn set_user_status(
             let Some(user) = users::get(c, node_id, &user_id)? else {
                 return Ok(Err(ActionError::NotFound("no such user".to_owned())));
             };
+            if status == UserStatus::Active && !user.scim_visible {
+                return Ok(Err(ActionError::Invalid(format!(
+                    "{} was removed by the identity provider (SCIM) and stays locked; it is unlocked when the identity provider provisions it again",
+                    user.user_name
+                ))));
+            }
             idgate_store::transaction(c, |c| {
                 users::set_status(c, node_id, &user_id, status, user.scim_visible)?;
                 if status == UserStatus::Locked {
@@ -584,4 +590,50 @@ pub async fn set_user_status(
             Ok(Ok(()))
         })
         .await?
+}
+
+/// The start of a day given as `YYYY-MM-DD` (UTC), in epoch milliseconds.
+fn day_start(raw: &str, what: &str) -> Result<Option<i64>, ActionError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        ActionError::Invalid(format!(
+            "'{raw}' is not a date such as 2026-11-30 (the {what} date)"
+        ))
+    })?;
+    Ok(date
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis()))
+}
+
+/// The time range of an events search from two dates (`YYYY-MM-DD`, UTC, either may be
+/// empty); the `to` day is included.
+pub fn date_range(from: &str, to: &str) -> Result<(Option<i64>, Option<i64>), ActionError> {
+    let start = day_start(from, "from")?;
+    let until = day_start(to, "to")?.map(|t| t + 86_400_000);
+    if let (Some(start), Some(until)) = (start, until)
+        && start >= until
+    {
+        return Err(ActionError::Invalid(
+            "the 'from' date is after the 'to' date".to_owned(),
+        ));
+    }
+    Ok((start, until))
+}
+
+/// An event as one line of JSON, as the console's export and `idgate events` print it.
+pub fn event_line(event: &idgate_store::events::Event) -> String {
+    serde_json::json!({
+        "id": event.id,
+        "time": crate::cli::rfc3339(event.at),
+        "node_id": event.node_id,
+        "event_type": event.kind,
+        "initiated_by": event.actor,
+        "target": event.target,
+        "outcome": event.outcome,
+        "detail": event.detail,
+    })
+    .to_string()
 }

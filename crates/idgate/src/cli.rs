@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use idgate_store::events::{NewEvent, Outcome};
-use idgate_store::{Store, admins, events, nodes};
+use idgate_store::{NodeId, Store, admins, events, nodes};
 use serde_json::json;
 
 use crate::actions::{self, Actor};
@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::startup::{Application, open_store};
 use crate::{password, telemetry};
 
+mod directory;
 mod provisioning;
 mod sso;
 
@@ -58,6 +59,11 @@ pub enum Command {
     /// SAML tools.
     #[command(subcommand)]
     Saml(sso::SamlCommand),
+    /// A node's users: list, lock, unlock.
+    #[command(subcommand)]
+    User(directory::UserCommand),
+    /// Print audit events, newest first, as JSON lines (filters as in the console).
+    Events(directory::EventsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +80,8 @@ pub enum NodeCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// Rename a node.
+    Rename { node_id: NodeId, name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +156,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Team(cmd) => provisioning::team(&open_store(&config, true).await?, cmd).await?,
         Command::Sso(cmd) => sso::run(&open_store(&config, true).await?, &config, cmd).await?,
         Command::Saml(sso::SamlCommand::Check(args)) => sso::check(&args)?,
+        Command::User(cmd) => directory::user(&open_store(&config, true).await?, cmd).await?,
+        Command::Events(args) => {
+            directory::list_events(&open_store(&config, true).await?, args).await?;
+        }
     }
     Ok(())
 }
@@ -161,6 +173,10 @@ async fn node(store: &Store, cmd: NodeCommand) -> anyhow::Result<()> {
             } else {
                 println!("created node '{}' with id {}", node.name, node.id);
             }
+        }
+        NodeCommand::Rename { node_id, name } => {
+            actions::rename_node(store, &Actor::cli(), node_id, &name).await?;
+            println!("renamed node {node_id} to '{}'", name.trim());
         }
         NodeCommand::List { output } => {
             let all = store.run(nodes::list).await?;

@@ -44,10 +44,7 @@ async fn signed_in(req: &HttpRequest, store: &Store) -> Option<SignedIn> {
             let Some(session) = sessions::get(c, &hash)?.filter(|s| s.user_active) else {
                 return Ok(None);
             };
-            let teams = teams::teams_of_user(c, &session.user_id)?
-                .into_iter()
-                .map(|(_, name)| name)
-                .collect();
+            let teams = teams::approved_teams_of_user(c, &session.user_id)?;
             Ok(Some(SignedIn {
                 name: session
                     .display_name

@@ -25,10 +25,7 @@ async fn current(
             let Some(session) = sessions::get(c, &hash)?.filter(|s| s.user_active) else {
                 return Ok(None);
             };
-            let names = teams::teams_of_user(c, &session.user_id)?
-                .into_iter()
-                .map(|(_, name)| name)
-                .collect();
+            let names = teams::approved_teams_of_user(c, &session.user_id)?;
             Ok(Some((session, names)))
         })
         .await;

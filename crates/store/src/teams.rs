@@ -339,6 +339,21 @@ pub fn teams_of_user(
         .collect())
 }
 
+/// The approved teams a user is a member of, by name: what applications are told (teams still
+/// awaiting approval are not).
+pub fn approved_teams_of_user(
+    conn: &mut DbConnection,
+    user: &UserId,
+) -> Result<Vec<String>, StorageError> {
+    Ok(memberships::table
+        .inner_join(teams::table)
+        .filter(memberships::user_id.eq(user.as_str()))
+        .filter(teams::status.eq(TeamStatus::Approved.as_str()))
+        .order(teams::display_name.asc())
+        .select(teams::display_name)
+        .load(conn)?)
+}
+
 /// Columns a team predicate or sort can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TeamColumn {

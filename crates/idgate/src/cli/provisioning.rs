@@ -60,6 +60,11 @@ pub enum TeamCommand {
         #[arg(required = true)]
         team_ids: Vec<TeamId>,
     },
+    /// Deny one or more pending teams: they are removed (their members stay).
+    Deny {
+        #[arg(required = true)]
+        team_ids: Vec<TeamId>,
+    },
 }
 
 fn scim_base(config: &Config, node: NodeId) -> String {
@@ -191,6 +196,13 @@ pub async fn team(store: &Store, cmd: TeamCommand) -> anyhow::Result<()> {
                 let approved =
                     actions::decide_team(store, &Actor::cli(), None, id, Decision::Approve).await?;
                 println!("approved team '{approved}'");
+            }
+        }
+        TeamCommand::Deny { team_ids } => {
+            for id in team_ids {
+                let denied =
+                    actions::decide_team(store, &Actor::cli(), None, id, Decision::Deny).await?;
+                println!("denied team '{denied}' (removed)");
             }
         }
     }

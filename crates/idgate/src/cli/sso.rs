@@ -63,6 +63,15 @@ pub enum SsoCommand {
     ExportMetadata { sso_id: SsoId },
     /// Print the SP certificate (PEM).
     ExportCert { sso_id: SsoId },
+    /// Give the method a new SP key and certificate (give the IdP the new metadata after).
+    RotateCert { sso_id: SsoId },
+    /// Delete the method: sign-in through it stops; accounts and sessions stay.
+    Delete {
+        sso_id: SsoId,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show the method: URLs to give the IdP, imported IdP, settings.
     Show {
         sso_id: SsoId,
@@ -223,6 +232,25 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
         }
         SsoCommand::ExportCert { sso_id } => {
             print!("{}", load(store, sso_id).await?.sp_cert_pem);
+            Ok(())
+        }
+        SsoCommand::RotateCert { sso_id } => {
+            actions::rotate_sp_cert(store, &Actor::cli(), sso_id).await?;
+            println!(
+                "new SP certificate for SSO method {sso_id}: give the IdP {}",
+                SpUrls::of(&config.base_url, &load(store, sso_id).await?).metadata_url
+            );
+            Ok(())
+        }
+        SsoCommand::Delete { sso_id, yes } => {
+            if !yes {
+                return Err(super::UsageError(format!(
+                    "deleting SSO method {sso_id} stops sign-in through it: add --yes to confirm"
+                ))
+                .into());
+            }
+            actions::delete_sso(store, &Actor::cli(), sso_id).await?;
+            println!("deleted SSO method {sso_id}");
             Ok(())
         }
         SsoCommand::Show { sso_id, output } => {

@@ -5,12 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_DISPOSITION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDate;
 use idgate_store::events::{self, EventQuery, Outcome};
 use idgate_store::{NodeId, Store, nodes};
 use serde::Deserialize;
 
 use super::{Chrome, PAGE_SIZE, admin, unavailable, with_status};
+use crate::actions;
 use crate::cli::rfc3339;
 use crate::pages::render;
 
@@ -35,18 +35,6 @@ pub struct Filters {
     page: Option<i64>,
 }
 
-fn day_start(raw: &str, what: &str) -> Result<Option<i64>, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| format!("'{raw}' is not a date such as 2026-11-30 (the {what} date)"))?;
-    Ok(date
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp_millis()))
-}
-
 impl Filters {
     fn query(&self) -> Result<EventQuery, String> {
         let node_id = match self.node.trim() {
@@ -62,14 +50,7 @@ impl Filters {
             "failure" => Some(Outcome::Failure),
             other => return Err(format!("'{other}' is not an outcome (success or failure)")),
         };
-        let from = day_start(&self.from, "from")?;
-        // The "to" day is included: the query ends at the next midnight.
-        let until = day_start(&self.to, "to")?.map(|t| t + 86_400_000);
-        if let (Some(from), Some(until)) = (from, until)
-            && from >= until
-        {
-            return Err("the 'from' date is after the 'to' date".to_owned());
-        }
+        let (from, until) = actions::date_range(&self.from, &self.to).map_err(|e| e.to_string())?;
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         Ok(EventQuery {
             node_id,
@@ -220,18 +201,8 @@ pub async fn export(
         Err(err) => return unavailable(&err),
     };
     let mut body = String::new();
-    for event in found {
-        let line = serde_json::json!({
-            "id": event.id,
-            "time": rfc3339(event.at),
-            "node_id": event.node_id,
-            "event_type": event.kind,
-            "initiated_by": event.actor,
-            "target": event.target,
-            "outcome": event.outcome,
-            "detail": event.detail,
-        });
-        body.push_str(&line.to_string());
+    for event in &found {
+        body.push_str(&actions::event_line(event));
         body.push('\n');
     }
     HttpResponse::Ok()

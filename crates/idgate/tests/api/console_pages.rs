@@ -567,6 +567,32 @@ async fn users_are_listed_searched_locked_and_unlocked() {
             .await;
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
         assert!(wrong.body.contains("Choose to lock or to unlock"));
+        // Removed by the IdP: stays locked until the IdP provisions it again.
+        assert_eq!(
+            scim.delete(&format!("/Users/{id}")).await,
+            StatusCode::NO_CONTENT
+        );
+        let removed = console
+            .get(&format!("/console/nodes/{node}/users/{id}"))
+            .await;
+        assert!(
+            removed
+                .body
+                .contains("stays locked until the identity provider")
+        );
+        assert!(!removed.body.contains("id=\"unlock-user\""));
+        let refused = console
+            .post(
+                &format!("/console/nodes/{node}/users/{id}/status"),
+                &[("status", "active")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(
+            refused
+                .body
+                .contains("was removed by the identity provider (SCIM)")
+        );
         let other = console.node("Other").await;
         let elsewhere = console
             .get(&format!("/console/nodes/{other}/users/{id}"))

@@ -1,6 +1,7 @@
 //! One integration binary for the whole application (see helpers.rs for how apps are started).
 
 mod cli;
+mod cli_admin;
 mod cli_provisioning;
 mod cli_saml;
 mod cli_sso;

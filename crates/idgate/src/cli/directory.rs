@@ -1,0 +1,196 @@
+//! `idgate user …` and `idgate events`: a node's people (list, lock, unlock) and the audit log.
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use idgate_store::events::{self, EventQuery, Outcome};
+use idgate_store::predicate::{Direction, Op, Predicate, Value};
+use idgate_store::users::{self, User, UserColumn, UserListing, UserStatus};
+use idgate_store::{NodeId, Store, UserId};
+use serde_json::json;
+
+use super::{Output, rfc3339};
+use crate::actions::{self, Actor};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List a node's users (all of them, or those matching --search), by user name.
+    List {
+        node_id: NodeId,
+        /// Text found in the user name, email, names or external id (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lock a user: no more sign-ins, and their sessions end now.
+    Lock {
+        node_id: NodeId,
+        /// The user's id or user name.
+        user: String,
+    },
+    /// Unlock a user.
+    Unlock {
+        node_id: NodeId,
+        /// The user's id or user name.
+        user: String,
+    },
+}
+
+/// Which events `idgate events` prints (newest first, as JSON lines).
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[arg(long)]
+    node: Option<NodeId>,
+    /// Event type, such as `user_create_provision` or `sso_login_failed`.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Text found in who acted or in the target (a user name, say).
+    #[arg(long)]
+    who: Option<String>,
+    #[arg(long, value_enum)]
+    outcome: Option<OutcomeArg>,
+    /// First day (`YYYY-MM-DD`, UTC).
+    #[arg(long, default_value = "")]
+    from: String,
+    /// Last day, included (`YYYY-MM-DD`, UTC).
+    #[arg(long, default_value = "")]
+    to: String,
+    /// At most this many events.
+    #[arg(long, default_value_t = 1000)]
+    limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutcomeArg {
+    Success,
+    Failure,
+}
+
+/// The user a command names, by id or by user name.
+async fn find(store: &Store, node_id: NodeId, user: String) -> anyhow::Result<User> {
+    let shown = user.clone();
+    store
+        .run(move |c| {
+            if let Ok(id) = user.parse::<UserId>()
+                && let Some(found) = users::get(c, node_id, &id)?
+            {
+                return Ok(Some(found));
+            }
+            users::find_by_user_name(c, node_id, &user)
+        })
+        .await?
+        .ok_or_else(|| anyhow!("node {node_id} has no user '{shown}'"))
+}
+
+pub async fn user(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::List {
+            node_id,
+            search,
+            output,
+        } => list(store, node_id, search, &output).await,
+        UserCommand::Lock { node_id, user } => {
+            let found = find(store, node_id, user).await?;
+            actions::set_user_status(store, &Actor::cli(), node_id, found.id, UserStatus::Locked)
+                .await?;
+            println!("locked '{}'", found.user_name);
+            Ok(())
+        }
+        UserCommand::Unlock { node_id, user } => {
+            let found = find(store, node_id, user).await?;
+            actions::set_user_status(store, &Actor::cli(), node_id, found.id, UserStatus::Active)
+                .await?;
+            println!("unlocked '{}'", found.user_name);
+            Ok(())
+        }
+    }
+}
+
+async fn list(
+    store: &Store,
+    node_id: NodeId,
+    search: Option<String>,
+    output: &Output,
+) -> anyhow::Result<()> {
+    let filter = match search
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+    {
+        None => Predicate::True,
+        Some(q) => Predicate::Or(
+            [
+                UserColumn::UserName,
+                UserColumn::Email,
+                UserColumn::DisplayName,
+                UserColumn::GivenName,
+                UserColumn::FamilyName,
+                UserColumn::ExternalId,
+            ]
+            .into_iter()
+            .map(|column| Predicate::Cmp(column, Op::Co, Value::Text(q.clone())))
+            .collect(),
+        ),
+    };
+    let listing = UserListing {
+        filter,
+        scim_visible_only: false,
+        sort: Some((UserColumn::UserName, Direction::Ascending)),
+    };
+    let found = store
+        .run(move |c| {
+            if idgate_store::nodes::get(c, node_id)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(users::page(c, node_id, &listing, 0, i64::MAX)?))
+        })
+        .await?
+        .ok_or_else(|| anyhow!("no node with id {node_id}"))?;
+    let status = |u: &User| match u.status {
+        UserStatus::Active => "active",
+        UserStatus::Locked => "locked",
+    };
+    if output.json {
+        let rows: Vec<_> = found
+            .iter()
+            .map(|u| json!({"id": u.id, "user_name": u.user_name, "email": u.email, "status": status(u), "provenance": u.provenance.as_str(), "created": rfc3339(u.created_at)}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else if found.is_empty() {
+        println!("no users");
+    } else {
+        println!("{:<38} {:<7} {:<6} USER NAME", "USER ID", "STATUS", "FROM");
+        for u in &found {
+            println!(
+                "{:<38} {:<7} {:<6} {}",
+                u.id,
+                status(u),
+                u.provenance.as_str(),
+                u.user_name
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn list_events(store: &Store, args: EventsArgs) -> anyhow::Result<()> {
+    let (from, until) = actions::date_range(&args.from, &args.to)?;
+    let query = EventQuery {
+        node_id: args.node,
+        kind: args.kind,
+        who: args.who,
+        outcome: args.outcome.map(|o| match o {
+            OutcomeArg::Success => Outcome::Success,
+            OutcomeArg::Failure => Outcome::Failure,
+        }),
+        from,
+        until,
+    };
+    let limit = args.limit.max(1);
+    let found = store
+        .run(move |c| events::search(c, &query, 0, limit))
+        .await?;
+    for event in &found {
+        println!("{}", actions::event_line(event));
+    }
+    Ok(())
+}
