@@ -15,7 +15,7 @@ mod sso;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
-use actix_web::{HttpRequest, HttpResponse, error, web};
+use actix_web::{HttpRequest, HttpResponse, error, middleware, web};
 use askama::Template;
 use idgate_store::admins::AdminSession;
 use idgate_store::{Store, token};
@@ -38,6 +38,18 @@ const PAGE_SIZE: i64 = 50;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/console")
+            // Console pages carry CSRF tokens and secrets: never framed, cached or referred.
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add((CACHE_CONTROL, "no-store"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("X-Content-Type-Options", "nosniff")),
+            )
+            .default_service(web::to(|| async {
+                plain(StatusCode::NOT_FOUND, "There is no such page in the console.")
+            }))
             .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|err, _| {
                 error::InternalError::from_response(
                     err,

@@ -249,6 +249,21 @@ async fn nodes_are_created_and_renamed_and_mistakes_come_back_as_the_form() {
             console.get("/console/nodes/not-a-node").await.status,
             StatusCode::NOT_FOUND
         );
+        let unknown = console.get("/console/no-such-page").await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert!(
+            unknown
+                .body
+                .contains("There is no such page in the console.")
+        );
+        let headers = app.get("/console/login").await;
+        for (name, value) in [
+            ("x-frame-options", "DENY"),
+            ("cache-control", "no-store"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            assert_eq!(headers.headers()[name], value, "{name}");
+        }
         let incomplete = console.post("/console/nodes", &[]).await;
         assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
         assert!(incomplete.body.contains("The form was incomplete"));
