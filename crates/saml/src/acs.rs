@@ -41,6 +41,13 @@ enum Failure {
     NotConfigured,
     Locked(String),
     NoAccount(String),
+    /// The NameID and the email attribute name two different existing users.
+    IdentityConflict {
+        name_id: String,
+        email: String,
+    },
+    /// An address outside the method's reserved email domains.
+    OutsideDomains(String),
 }
 
 impl Failure {
@@ -50,6 +57,8 @@ impl Failure {
             Failure::NotConfigured => "not_configured",
             Failure::Locked(_) => "locked",
             Failure::NoAccount(_) => "no_account",
+            Failure::IdentityConflict { .. } => "identity_conflict",
+            Failure::OutsideDomains(_) => "domain",
         }
     }
 
@@ -60,6 +69,12 @@ impl Failure {
             Failure::Locked(user) => format!("the account {user} is locked"),
             Failure::NoAccount(user) => {
                 format!("no account for {user} and JIT provisioning is off")
+            }
+            Failure::IdentityConflict { name_id, email } => {
+                format!("the NameID {name_id} and the email {email} are two different accounts")
+            }
+            Failure::OutsideDomains(address) => {
+                format!("{address} is outside the SSO method's reserved email domains")
             }
         }
     }
@@ -81,6 +96,10 @@ impl Failure {
             Failure::NoAccount(_) => (
                 StatusCode::FORBIDDEN,
                 "You have no account here yet. Ask your administrator to give you access.",
+            ),
+            Failure::IdentityConflict { .. } | Failure::OutsideDomains(_) => (
+                StatusCode::FORBIDDEN,
+                "Sign-in failed: the identity provider named an account that cannot sign in this way. Tell your administrator.",
             ),
         };
         let page = RefusedPage {
@@ -158,20 +177,47 @@ const LAST: &[&str] = &[
     "urn:oid:2.5.4.4",
 ];
 
-/// Finds the user an assertion names (by userName or email, any case), creating it when JIT
-/// provisioning is on.
+/// Finds the user an assertion names, creating it when JIT provisioning is on.
+///
+/// The NameID and the email attribute are each looked up (by userName or email, any case); when
+/// they name two different users the sign-in is refused rather than one chosen. When the method
+/// has reserved email domains, every address the assertion identifies the user by (the email
+/// attribute, the NameID when it is an address, else the found user's email) must be in one.
 fn resolve_user(
     c: &mut DbConnection,
     method: &SsoMethod,
     verified: &Verified,
 ) -> Result<Result<User, Failure>, StorageError> {
     let email = attribute(verified, &names(method.attr_email.as_ref(), EMAIL));
+    let asserted: Vec<&str> = email
+        .as_deref()
+        .into_iter()
+        .chain(Some(verified.name_id.as_str()).filter(|n| n.contains('@')))
+        .collect();
+    if let Some(outside) = asserted.iter().find(|a| !in_domains(method, a)) {
+        return Ok(Err(Failure::OutsideDomains((*outside).to_owned())));
+    }
     let login = email.clone().unwrap_or_else(|| verified.name_id.clone());
-    let found = match users::find_by_login(c, method.node_id, &login)? {
-        Some(user) => Some(user),
-        None => users::find_by_login(c, method.node_id, &verified.name_id)?,
+    let by_name_id = users::find_by_login(c, method.node_id, &verified.name_id)?;
+    let by_email = match &email {
+        Some(address) => users::find_by_login(c, method.node_id, address)?,
+        None => None,
     };
-    if let Some(user) = found {
+    if let (Some(named), Some(mailed)) = (&by_name_id, &by_email)
+        && named.id != mailed.id
+    {
+        return Ok(Err(Failure::IdentityConflict {
+            name_id: verified.name_id.clone(),
+            email: email.unwrap_or_default(),
+        }));
+    }
+    if let Some(user) = by_email.or(by_name_id) {
+        if asserted.is_empty()
+            && let Some(stored) = user.email.as_deref()
+            && !in_domains(method, stored)
+        {
+            return Ok(Err(Failure::OutsideDomains(stored.to_owned())));
+        }
         if user.status == UserStatus::Locked || !user.scim_visible {
             return Ok(Err(Failure::Locked(user.user_name)));
         }
@@ -199,6 +245,21 @@ fn resolve_user(
         ..UserFields::default()
     };
     users::insert(c, method.node_id, &fields, Provenance::Jit).map(Ok)
+}
+
+/// Whether `address` is in one of the method's reserved domains (always, when it has none).
+fn in_domains(method: &SsoMethod, address: &str) -> bool {
+    if method.domains.is_empty() {
+        return true;
+    }
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let domain = domain.trim().trim_end_matches('.');
+    method
+        .domains
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(domain))
 }
 
 /// Only local paths are followed after sign-in (no open redirect).

@@ -5,6 +5,7 @@
 //! parsing and signatures are samael's (with xmlsec), never hand-written here.
 
 pub mod acs;
+mod dsig;
 pub mod idp;
 pub mod keys;
 pub mod login;

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -101,8 +102,8 @@ fn plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
 
 /// `GET|POST /api/rest/sso/saml/slo/{sso_id}`: the IdP's answer to an SP-initiated logout (the
 /// session already ended, so back to the start), or an IdP-initiated LogoutRequest, which
-/// must be signed by the IdP: it ends the user's sessions of this method and is answered with a
-/// LogoutResponse.
+/// must be signed by the IdP, recent, and never seen before: it ends the user's sessions of this
+/// method and is answered with a LogoutResponse.
 pub async fn endpoint(
     req: HttpRequest,
     path: web::Path<String>,
@@ -142,48 +143,22 @@ pub async fn endpoint(
             } else {
                 verify_redirect(&method, &raw_query, &saml_request)
             }
-            .and_then(|request| check_request(&method, &slo_url, request))
+            .and_then(|xml| check_request(&method, &slo_url, &xml, chrono::Utc::now()))
         })
         .await
     };
-    let request = match checked {
-        Ok(Ok(request)) => request,
-        Ok(Err(rejection)) => {
-            tracing::warn!(sso_id = %method.sso_id, rule = rejection.code(), reason = %rejection, "IdP logout request refused");
-            return plain(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "The logout request could not be accepted.",
-            );
-        }
+    let checked = match checked {
+        Ok(Ok(checked)) => checked,
+        Ok(Err(rejection)) => return refused(&store, &method, &rejection).await,
         Err(_) => return HttpResponse::ServiceUnavailable().finish(),
     };
-    let name_id = request
-        .name_id
-        .as_ref()
-        .map(|n| n.value.clone())
-        .unwrap_or_default();
-    let ended_for = name_id.clone();
-    let node = method.node_id;
-    let ended = store
-        .run(move |c| {
-            let count = idgate_store::sessions::delete_for_name_id(c, sso_id, &ended_for)?;
-            idgate_store::events::record(
-                c,
-                &idgate_store::events::NewEvent {
-                    node_id: Some(node),
-                    kind: "sso_logout",
-                    actor: "idp",
-                    target: Some(&ended_for),
-                    outcome: idgate_store::events::Outcome::Success,
-                    detail: &format!("{count} session(s) ended by the IdP"),
-                },
-            )
-        })
-        .await;
-    if let Err(err) = ended {
-        return crate::unavailable(&err);
+    let request_id = checked.id.clone();
+    match end_sessions(&store, &method, &checked).await {
+        Ok(true) => {}
+        Ok(false) => return refused(&store, &method, &Rejection::Replay).await,
+        Err(err) => return crate::unavailable(&err),
     }
-    match response_url(&method, &base.0, request.id.as_deref()) {
+    match response_url(&method, &base.0, Some(request_id.as_str())) {
         Some(url) => HttpResponse::Found()
             .insert_header((LOCATION, url))
             .finish(),
@@ -193,20 +168,86 @@ pub async fn endpoint(
     }
 }
 
-/// A LogoutRequest posted with an enveloped XML signature.
-fn verify_posted(method: &SsoMethod, posted: &str) -> Result<LogoutRequest, Rejection> {
+/// Logs and audits (`sso_logout_failed`, the rule's code as target) a refused LogoutRequest.
+async fn refused(store: &Store, method: &SsoMethod, rejection: &Rejection) -> HttpResponse {
+    tracing::warn!(sso_id = %method.sso_id, rule = rejection.code(), reason = %rejection, "IdP logout request refused");
+    let (node, code, detail) = (method.node_id, rejection.code(), rejection.to_string());
+    let recorded = store
+        .run(move |c| {
+            idgate_store::events::record(
+                c,
+                &idgate_store::events::NewEvent {
+                    node_id: Some(node),
+                    kind: "sso_logout_failed",
+                    actor: "idp",
+                    target: Some(code),
+                    outcome: idgate_store::events::Outcome::Failure,
+                    detail: &detail,
+                },
+            )
+        })
+        .await;
+    if let Err(err) = recorded {
+        tracing::error!(error = %err, "cannot record a refused logout request");
+    }
+    plain(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "The logout request could not be accepted.",
+    )
+}
+
+/// Records the request's ID (refusing a second use, on any replica) and ends the sessions of
+/// its NameID; `false` for a replay.
+async fn end_sessions(
+    store: &Store,
+    method: &SsoMethod,
+    checked: &CheckedLogout,
+) -> Result<bool, idgate_store::StorageError> {
+    let sso_id = method.sso_id;
+    let node = method.node_id;
+    let name_id = checked.name_id.clone();
+    let request_id = checked.id.clone();
+    let remember_until = checked.remember_until.timestamp_millis();
+    store
+        .run(move |c| {
+            if !idgate_store::saml_state::first_use_of_logout_request(
+                c,
+                sso_id,
+                &request_id,
+                remember_until,
+            )? {
+                return Ok(false);
+            }
+            let count = idgate_store::sessions::delete_for_name_id(c, sso_id, &name_id)?;
+            idgate_store::events::record(
+                c,
+                &idgate_store::events::NewEvent {
+                    node_id: Some(node),
+                    kind: "sso_logout",
+                    actor: "idp",
+                    target: Some(&name_id),
+                    outcome: idgate_store::events::Outcome::Success,
+                    detail: &format!("{count} session(s) ended by the IdP"),
+                },
+            )?;
+            Ok(true)
+        })
+        .await
+}
+
+/// A posted LogoutRequest with an enveloped XML signature: the signed LogoutRequest, reduced to
+/// what the signature covers.
+fn verify_posted(method: &SsoMethod, posted: &str) -> Result<String, Rejection> {
     let xml = crate::validate::decode(posted)?;
     crate::validate::screen_markup(&xml)?;
     let certs = crate::validate::certificates_of(&method.idp_certs)?;
+    // Before xmlsec dereferences anything (see crate::dsig).
+    crate::dsig::screen(&xml, crate::dsig::LOGOUT_REQUEST, method.allow_sha1)?;
     let reduced = samael::crypto::Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         &xml,
         &certs,
         samael::crypto::ReduceMode::ValidateAndMarkNoAncestors,
-        if method.allow_sha1 {
-            None
-        } else {
-            Some(crate::validate::STRONG)
-        },
+        crate::validate::allowed_algorithms(method.allow_sha1),
     )
     .map_err(|_| Rejection::BadSignature)?;
     let local = reduced
@@ -220,15 +261,16 @@ fn verify_posted(method: &SsoMethod, posted: &str) -> Result<LogoutRequest, Reje
     if local.as_deref() != Some("LogoutRequest") {
         return Err(Rejection::NotSigned("logout request"));
     }
-    LogoutRequest::from_str(&reduced).map_err(|e| Rejection::NotXml(e.to_string()))
+    Ok(reduced)
 }
 
-/// A LogoutRequest by the Redirect binding: the signature covers the query string.
+/// A LogoutRequest by the Redirect binding: the signature covers the query string. Returns the
+/// inflated request.
 fn verify_redirect(
     method: &SsoMethod,
     raw_query: &str,
     encoded: &str,
-) -> Result<LogoutRequest, Rejection> {
+) -> Result<String, Rejection> {
     let raw = |key: &str| {
         raw_query.split('&').find_map(|part| {
             part.split_once('=')
@@ -261,7 +303,8 @@ fn verify_redirect(
             MessageDigest::sha1()
         }
         Some("http://www.w3.org/2000/09/xmldsig#rsa-sha1") => return Err(Rejection::Sha1),
-        _ => return Err(Rejection::BadSignature),
+        Some(other) => return Err(Rejection::Algorithm(other.to_owned())),
+        None => return Err(Rejection::BadSignature),
     };
     let signature = decode(&signature)
         .and_then(|s| openssl::base64::decode_block(&s).ok())
@@ -289,15 +332,28 @@ fn verify_redirect(
     .read_to_string(&mut xml)
     .map_err(|_| Rejection::NotXml("the request does not inflate".to_owned()))?;
     crate::validate::screen_markup(&xml)?;
-    LogoutRequest::from_str(&xml).map_err(|e| Rejection::NotXml(e.to_string()))
+    Ok(xml)
 }
 
-/// Issuer, destination and a NameID.
+/// A verified LogoutRequest that may be acted on once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CheckedLogout {
+    pub id: String,
+    pub name_id: String,
+    /// Until when its ID must be remembered (replay protection).
+    pub remember_until: DateTime<Utc>,
+}
+
+/// Issuer, destination, a NameID, an ID, an IssueInstant no older than
+/// [`crate::validate::MAX_MESSAGE_AGE`] and not in the future, and NotOnOrAfter when present,
+/// all with the method's skew.
 fn check_request(
     method: &SsoMethod,
     slo_url: &str,
-    request: LogoutRequest,
-) -> Result<LogoutRequest, Rejection> {
+    xml: &str,
+    now: DateTime<Utc>,
+) -> Result<CheckedLogout, Rejection> {
+    let request = LogoutRequest::from_str(xml).map_err(|e| Rejection::NotXml(e.to_string()))?;
     let expected = method.idp_entity_id.clone().unwrap_or_default();
     let issuer = request
         .issuer
@@ -318,14 +374,52 @@ fn check_request(
             found: destination.to_owned(),
         });
     }
-    if request
+    let name_id = request
         .name_id
         .as_ref()
-        .is_none_or(|n| n.value.trim().is_empty())
+        .map(|n| n.value.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .ok_or(Rejection::NoNameId)?;
+    let id = request
+        .id
+        .clone()
+        .filter(|id| !id.trim().is_empty())
+        .ok_or(Rejection::NoId)?;
+    let skew = Duration::seconds(i64::from(method.clock_skew_secs));
+    let instant = request.issue_instant.ok_or(Rejection::NoIssueInstant)?;
+    crate::validate::check_issue_instant(instant, now, skew)?;
+    // samael's LogoutRequest has no NotOnOrAfter: read from the same (verified) text.
+    let not_on_or_after = not_on_or_after(xml)?;
+    if let Some(until) = not_on_or_after
+        && now >= until + skew
     {
-        return Err(Rejection::NoNameId);
+        return Err(Rejection::Expired(until));
     }
-    Ok(request)
+    let remember_until = not_on_or_after
+        .unwrap_or(instant)
+        .max(instant + crate::validate::MAX_MESSAGE_AGE)
+        + skew;
+    Ok(CheckedLogout {
+        id,
+        name_id,
+        remember_until,
+    })
+}
+
+/// The root element's NotOnOrAfter, when it has one.
+fn not_on_or_after(xml: &str) -> Result<Option<DateTime<Utc>>, Rejection> {
+    let document = libxml::parser::Parser::default()
+        .parse_string(xml)
+        .map_err(|_| Rejection::NotXml("libxml2 cannot parse it".to_owned()))?;
+    let Some(value) = document
+        .get_root_readonly()
+        .and_then(|root| root.get_attribute("NotOnOrAfter"))
+    else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| Rejection::NotXml(format!("NotOnOrAfter '{value}' is not a time")))
 }
 
 /// The LogoutResponse (Success) to the IdP's SLO endpoint, by the Redirect binding.
@@ -364,3 +458,6 @@ fn response_url(
     };
     redirect_to(method, slo, "SAMLResponse", &xml)
 }
+
+#[cfg(test)]
+mod tests;

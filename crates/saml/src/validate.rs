@@ -1,7 +1,9 @@
 //! Validation of a SAML Response, exactly as the assertion consumer applies it (and `idgate saml
-//! check` offline): signatures are verified by samael with xmlsec over the element actually used
-//! (the document is reduced to what the signatures cover, so a wrapped copy is never read), and
-//! every other rule is checked here against an injected clock. Each refusal names its rule.
+//! check` offline): the signatures' shape is screened first (`crate::dsig`: nothing xmlsec would
+//! fetch, read or run), then signatures are verified by samael with xmlsec over the element
+//! actually used (the document is reduced to what the signatures cover, so a wrapped copy is
+//! never read), and every other rule is checked here against an injected clock. Each refusal
+//! names its rule.
 
 use std::str::FromStr;
 
@@ -15,6 +17,11 @@ use serde::Serialize;
 
 /// The largest response accepted, before any decoding or parsing.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// How long after its IssueInstant a message is still accepted (plus the method's skew). Real
+/// IdPs' messages arrive within seconds; the bound keeps a captured message with a far (or, for
+/// a LogoutRequest, no) NotOnOrAfter from being usable later.
+pub const MAX_MESSAGE_AGE: Duration = Duration::minutes(10);
 
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
@@ -47,10 +54,26 @@ pub enum Rejection {
     Dtd,
     #[error("the response contains an XML comment")]
     Comment,
+    #[error("the document declares the encoding '{0}'; only UTF-8 is accepted")]
+    Encoding(String),
     #[error("no IdP signing certificate is configured")]
     NoCertificate,
     #[error("the response is signed with SHA-1, which this SSO method does not allow")]
     Sha1,
+    #[error("the signature or digest algorithm '{0}' is not allowed")]
+    Algorithm(String),
+    #[error("more signatures than the signable elements (at most one each)")]
+    TooManySignatures,
+    #[error("a signature sits in '{0}', which is not an element that may be signed")]
+    SignaturePlacement(String),
+    #[error("a signature must have exactly one reference, this one has {0}")]
+    References(usize),
+    #[error("the signature reference '{0}' is not '#' and the ID of the signed element")]
+    ReferenceUri(String),
+    #[error("the signature transform '{0}' is not allowed")]
+    Transform(String),
+    #[error("the signature contains '{0}', which is not allowed")]
+    SignatureElement(String),
     #[error("no valid signature by the IdP's certificate")]
     BadSignature,
     #[error("the {0} must be signed")]
@@ -69,6 +92,8 @@ pub enum Rejection {
     Destination { expected: String, found: String },
     #[error("the assertion has no bearer subject confirmation")]
     NoBearerConfirmation,
+    #[error("the bearer subject confirmation has no NotOnOrAfter")]
+    NoExpiry,
     #[error("recipient '{found}' is not this ACS URL '{expected}'")]
     Recipient { expected: String, found: String },
     #[error("the assertion has no audience restriction")]
@@ -82,6 +107,14 @@ pub enum Rejection {
     NotYetValid(DateTime<Utc>),
     #[error("the assertion expired at {0}")]
     Expired(DateTime<Utc>),
+    #[error("the message was issued at {0}, longer ago than is accepted")]
+    IssuedTooLongAgo(DateTime<Utc>),
+    #[error("the message was issued at {0}, in the future")]
+    IssuedInFuture(DateTime<Utc>),
+    #[error("the message has no IssueInstant")]
+    NoIssueInstant,
+    #[error("the message has no ID")]
+    NoId,
     #[error("the assertion has no subject NameID")]
     NoNameId,
     #[error("InResponseTo '{found}' answers no pending request of this SSO method")]
@@ -101,8 +134,16 @@ impl Rejection {
             Rejection::NotXml(_) => "not_xml",
             Rejection::Dtd => "dtd",
             Rejection::Comment => "comment",
+            Rejection::Encoding(_) => "encoding",
             Rejection::NoCertificate => "no_certificate",
             Rejection::Sha1 => "sha1",
+            Rejection::Algorithm(_) => "algorithm",
+            Rejection::TooManySignatures => "signatures",
+            Rejection::SignaturePlacement(_) => "signature_placement",
+            Rejection::References(_) => "references",
+            Rejection::ReferenceUri(_) => "reference_uri",
+            Rejection::Transform(_) => "transform",
+            Rejection::SignatureElement(_) => "signature_element",
             Rejection::BadSignature => "signature",
             Rejection::NotSigned(_) => "not_signed",
             Rejection::NoAssertion => "no_assertion",
@@ -112,11 +153,16 @@ impl Rejection {
             Rejection::Issuer { .. } => "issuer",
             Rejection::Destination { .. } => "destination",
             Rejection::NoBearerConfirmation => "no_bearer",
+            Rejection::NoExpiry => "no_not_on_or_after",
             Rejection::Recipient { .. } => "recipient",
             Rejection::NoAudience => "no_audience",
             Rejection::Audience { .. } => "audience",
             Rejection::NotYetValid(_) => "not_yet_valid",
             Rejection::Expired(_) => "expired",
+            Rejection::IssuedTooLongAgo(_) => "issued_too_long_ago",
+            Rejection::IssuedInFuture(_) => "issued_in_future",
+            Rejection::NoIssueInstant => "no_issue_instant",
+            Rejection::NoId => "no_id",
             Rejection::NoNameId => "no_name_id",
             Rejection::UnknownRequest { .. } => "in_response_to",
             Rejection::Unsolicited => "unsolicited",
@@ -175,7 +221,14 @@ pub(crate) fn certificates_of(pems: &[String]) -> Result<Vec<CertificateDer>, Re
     Ok(ders)
 }
 
-pub(crate) const STRONG: &[AllowedSignatureAlgorithm] = &[
+/// What samael is told to allow. It has no SHA-1 variant, so with SHA-1 allowed it is told
+/// nothing, and [`crate::dsig::screen`] is the check that holds (RSA-SHA1 and SHA-1 added to the
+/// strong list, nothing else).
+pub(crate) fn allowed_algorithms(allow_sha1: bool) -> Option<&'static [AllowedSignatureAlgorithm]> {
+    if allow_sha1 { None } else { Some(STRONG) }
+}
+
+const STRONG: &[AllowedSignatureAlgorithm] = &[
     AllowedSignatureAlgorithm::RsaSha256,
     AllowedSignatureAlgorithm::RsaSha384,
     AllowedSignatureAlgorithm::RsaSha512,
@@ -212,6 +265,10 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
     }
     let bearer = check_subject(&assertion, expect)?;
     check_conditions(&assertion, expect)?;
+    check_issue_instant(assertion.issue_instant, expect.now, expect.clock_skew)?;
+    if let Some(response) = &signed_response {
+        check_issue_instant(response.issue_instant, expect.now, expect.clock_skew)?;
+    }
     let name = assertion
         .subject
         .as_ref()
@@ -225,6 +282,8 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
             .as_ref()
             .and_then(|r| r.in_response_to.clone())
     });
+    // The bearer confirmation's NotOnOrAfter is required (check_subject), so the replay cache
+    // keeps the id for as long as the assertion could be accepted.
     let not_on_or_after = [
         bearer.not_on_or_after,
         assertion
@@ -235,7 +294,7 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
     .into_iter()
     .flatten()
     .max()
-    .unwrap_or(expect.now + Duration::minutes(10));
+    .ok_or(Rejection::NoExpiry)?;
     Ok(Verified {
         name_id: name.value.trim().to_owned(),
         name_id_format: name.format.clone(),
@@ -306,11 +365,12 @@ fn screen(xml: &str) -> Result<Response, Rejection> {
     Ok(envelope)
 }
 
-/// Size, DTD and comment refusals for any SAML message, before it is parsed.
+/// Size, encoding, DTD and comment refusals for any SAML message, before it is parsed.
 pub(crate) fn screen_markup(xml: &str) -> Result<(), Rejection> {
     if xml.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
+    crate::dsig::declared_encoding(xml)?;
     let upper = xml.to_ascii_uppercase();
     if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
         return Err(Rejection::Dtd);
@@ -333,15 +393,10 @@ struct Signed {
 /// Verifies every signature with the IdP's certificates and keeps only what they cover.
 fn verify(xml: &str, envelope: &Response, expect: &Expectations<'_>) -> Result<Signed, Rejection> {
     let certs = certificates_of(expect.idp_certs)?;
-    let uses_sha1 = xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1");
-    if uses_sha1 && !expect.allow_sha1 {
-        return Err(Rejection::Sha1);
-    }
-    let allowed = if expect.allow_sha1 {
-        None
-    } else {
-        Some(STRONG)
-    };
+    // Before xmlsec dereferences anything: references, transforms and algorithms (samael's
+    // context allows every URI and transform, and with `None` every algorithm, RSA-MD5 too).
+    crate::dsig::screen(xml, crate::dsig::RESPONSE, expect.allow_sha1)?;
+    let allowed = allowed_algorithms(expect.allow_sha1);
     let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml,
         &certs,
@@ -416,6 +471,21 @@ fn check_window(
     Ok(())
 }
 
+/// An IssueInstant no older than [`MAX_MESSAGE_AGE`] and not in the future, both with the skew.
+pub(crate) fn check_issue_instant(
+    issued: DateTime<Utc>,
+    now: DateTime<Utc>,
+    skew: Duration,
+) -> Result<(), Rejection> {
+    if now > issued + MAX_MESSAGE_AGE + skew {
+        return Err(Rejection::IssuedTooLongAgo(issued));
+    }
+    if issued > now + skew {
+        return Err(Rejection::IssuedInFuture(issued));
+    }
+    Ok(())
+}
+
 fn check_status(response: &Response) -> Result<(), Rejection> {
     let code = response
         .status
@@ -469,6 +539,10 @@ fn check_subject(
                 found: recipient,
             };
             continue;
+        }
+        // Without it the assertion would be valid forever, long after the replay cache forgets it.
+        if data.not_on_or_after.is_none() {
+            return Err(Rejection::NoExpiry);
         }
         check_window(data.not_before, data.not_on_or_after, expect)?;
         return Ok(data);

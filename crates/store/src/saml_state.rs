@@ -1,5 +1,5 @@
 //! SAML state that every replica must share: pending AuthnRequests (consumed once) and the ids
-//! of assertions already used (kept until they expire).
+//! of assertions and IdP LogoutRequests already used (kept until they expire).
 
 use diesel::prelude::*;
 
@@ -42,9 +42,13 @@ pub fn consume_request(
             .first(conn)
             .optional()?;
         // Deleting decides who consumed it when two replicas race: only one deletes the row.
-        let deleted =
-            diesel::delete(authn_requests::table.filter(authn_requests::id.eq(request_id)))
-                .execute(conn)?;
+        // Filtered by method too: a response to another method must not use up its request.
+        let deleted = diesel::delete(
+            authn_requests::table
+                .filter(authn_requests::id.eq(request_id))
+                .filter(authn_requests::sso_id.eq(sso_id.get())),
+        )
+        .execute(conn)?;
         Ok(if deleted == 1 { found } else { None })
     })
 }
@@ -70,6 +74,25 @@ pub fn first_use_of_assertion(
     }
 }
 
+/// Records the ID of a LogoutRequest the IdP sent; `false` when it was already used (a replay).
+/// It shares the table of assertion ids under its own prefix: message IDs are XML names without colons
+/// (samael refuses others), which cannot contain the space, so the two never collide.
+pub fn first_use_of_logout_request(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    request_id: &str,
+    expires_at: i64,
+) -> Result<bool, StorageError> {
+    first_use_of_assertion(
+        conn,
+        sso_id,
+        &format!("{LOGOUT_REQUEST_PREFIX}{request_id}"),
+        expires_at,
+    )
+}
+
+const LOGOUT_REQUEST_PREFIX: &str = "LogoutRequest ";
+
 /// Forgets expired requests and assertion ids; returns how many rows went.
 pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, StorageError> {
     let now = now_millis();
@@ -79,4 +102,79 @@ pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, StorageError> {
         diesel::delete(seen_assertions::table.filter(seen_assertions::expires_at.le(now)))
             .execute(conn)?;
     Ok(requests + assertions)
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+    use crate::{PoolOptions, Store, nodes, sso};
+
+    fn method(conn: &mut DbConnection, node: crate::NodeId, name: &str) -> SsoId {
+        sso::create(
+            conn,
+            &sso::NewSsoMethod {
+                node_id: node,
+                name,
+                sp_entity_id: None,
+                sp_key_pem: "k",
+                sp_cert_pem: "c",
+            },
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_is_consumed_only_by_its_own_method() {
+        for db in TestDatabase::all() {
+            let store = Store::open(&db.url, &PoolOptions::default(), true).unwrap();
+            let backend = db.backend();
+            store
+                .run(move |c| {
+                    let node = nodes::create(c, &nodes::NodeName::parse("n").unwrap())
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                    let mine = method(c, node.id, "mine");
+                    let other = method(c, node.id, "other");
+                    let later = now_millis() + 60_000;
+                    remember_request(c, mine, "_req", Some("/x"), later)?;
+                    assert_eq!(
+                        consume_request(c, other, "_req")?,
+                        None,
+                        "another method's response answers nothing"
+                    );
+                    assert_eq!(
+                        consume_request(c, mine, "_req")?,
+                        Some(Some("/x".to_owned())),
+                        "{backend:?}: and did not use up the request"
+                    );
+                    assert_eq!(consume_request(c, mine, "_req")?, None, "consumed once");
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn logout_request_ids_are_seen_once_apart_from_assertion_ids() {
+        for db in TestDatabase::all() {
+            let store = Store::open(&db.url, &PoolOptions::default(), true).unwrap();
+            store
+                .run(|c| {
+                    let node = nodes::create(c, &nodes::NodeName::parse("n").unwrap())
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                    let sso_id = method(c, node.id, "m");
+                    let later = now_millis() + 60_000;
+                    assert!(first_use_of_assertion(c, sso_id, "_id1", later)?);
+                    assert!(
+                        first_use_of_logout_request(c, sso_id, "_id1", later)?,
+                        "an assertion id is not a logout request id"
+                    );
+                    assert!(!first_use_of_logout_request(c, sso_id, "_id1", later)?);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+    }
 }

@@ -853,3 +853,249 @@ async fn the_idp_can_end_sessions_with_a_signed_logout_request() {
         assert_eq!(session_status(&app, &cookie).await, 200);
     }
 }
+
+async fn node_of(app: &TestApp, sso_id: SsoId) -> idgate_store::NodeId {
+    app.store
+        .run(move |c| Ok(sso::get(c, sso_id)?.unwrap().node_id))
+        .await
+        .unwrap()
+}
+
+async fn add_user(app: &TestApp, sso_id: SsoId, user_name: &str, email: &str) {
+    let node = node_of(app, sso_id).await;
+    let (user_name, email) = (user_name.to_owned(), email.to_owned());
+    app.store
+        .run(move |c| {
+            idgate_store::users::insert(
+                c,
+                node,
+                &idgate_store::users::UserFields {
+                    user_name,
+                    email: Some(email),
+                    attributes: "{}".into(),
+                    active: true,
+                    ..Default::default()
+                },
+                idgate_store::users::Provenance::Scim,
+            )
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_name_id_and_an_email_naming_two_accounts_are_refused() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let (app, sso_id) = app_with_method(db, &idp, true, true).await;
+        let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+        let acs = app.url(&acs_path);
+        add_user(&app, sso_id, "jane@acme.test", "jane@acme.test").await;
+        add_user(&app, sso_id, "opaque-123", "admin@acme.test").await;
+
+        // The NameID is one account, the email attribute another: neither is chosen.
+        let conflicting = Claims {
+            name_id: "opaque-123",
+            email: Some("jane@acme.test"),
+            ..claims(&acs, &acs)
+        };
+        let res = post(&app, &acs_path, &signed(&idp, &conflicting), None).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.headers().get("set-cookie").is_none());
+        assert_eq!(last_failure(&app).await, "identity_conflict");
+
+        // Both naming the same account, or only one of them naming any: accepted.
+        for name_id in ["jane@acme.test", "JANE@acme.test", "opaque-unknown"] {
+            let agreeing = Claims {
+                name_id,
+                email: Some("jane@acme.test"),
+                ..claims(&acs, &acs)
+            };
+            let res = post(&app, &acs_path, &signed(&idp, &agreeing), None).await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name_id}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn reserved_domains_bound_the_addresses_that_sign_in() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let (app, sso_id) = app_with_method(db, &idp, true, true).await;
+        app.store
+            .run(move |c| {
+                sso::add_domain(c, sso_id, "acme.test")
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))
+            })
+            .await
+            .unwrap();
+        let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+        let acs = app.url(&acs_path);
+        let node = node_of(&app, sso_id).await;
+        add_user(&app, sso_id, "bob@other.test", "bob@other.test").await;
+        add_user(&app, sso_id, "legacy", "legacy@other.test").await;
+
+        let cases = [
+            // An existing account of another domain, by email and NameID.
+            ("bob@other.test", Some("bob@other.test")),
+            // JIT would create an account of another domain.
+            ("new@other.test", Some("new@other.test")),
+            // The email is in the domain, the NameID (an address) is not: the NameID alone
+            // would find bob.
+            ("bob@other.test", Some("jane@acme.test")),
+            // A look-alike domain.
+            ("opaque-9", Some("jane@acme.test.other.test")),
+            // No address asserted: the account found has one outside the domains.
+            ("legacy", None),
+        ];
+        for (name_id, email) in cases {
+            let c = Claims {
+                name_id,
+                email,
+                ..claims(&acs, &acs)
+            };
+            let res = post(&app, &acs_path, &signed(&idp, &c), None).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name_id} {email:?}");
+            assert_eq!(last_failure(&app).await, "domain", "{name_id} {email:?}");
+        }
+        let created = app
+            .store
+            .run(move |c| idgate_store::users::find_by_login(c, node, "new@other.test"))
+            .await
+            .unwrap();
+        assert!(created.is_none(), "no JIT account outside the domains");
+
+        // In the domain, in any case: JIT creates the account.
+        let c = Claims {
+            name_id: "opaque-1",
+            email: Some("Jane@ACME.test"),
+            ..claims(&acs, &acs)
+        };
+        let res = post(&app, &acs_path, &signed(&idp, &c), None).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+/// The value of the first `name="…"` attribute replaced.
+fn with_attribute(xml: &str, name: &str, value: &str) -> String {
+    let needle = format!(" {name}=\"");
+    let start = xml.find(&needle).unwrap() + needle.len();
+    let end = xml[start..].find('"').unwrap() + start;
+    format!("{}{value}{}", &xml[..start], &xml[end..])
+}
+
+/// A signature that points xmlsec at `uri` (refused before anything is fetched).
+fn hostile_signature(uri: &str) -> String {
+    format!(
+        r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="{uri}"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"#
+    )
+}
+
+/// The target (the rule's code) of the latest refused logout request.
+async fn last_logout_failure(app: &TestApp) -> String {
+    let events = app
+        .store
+        .run(|c| idgate_store::events::latest(c, None, 5))
+        .await
+        .unwrap();
+    events
+        .iter()
+        .find(|e| e.kind == "sso_logout_failed")
+        .and_then(|e| e.target.clone())
+        .expect("a refused logout event")
+}
+
+async fn post_logout(app: &TestApp, slo_path: &str, xml: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(slo_path))
+        .form(&[(
+            "SAMLRequest",
+            openssl::base64::encode_block(xml.as_bytes()).as_str(),
+        )])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_request_is_accepted_once_and_only_while_recent() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let (app, sso_id) = app_with_method(db, &idp, true, true).await;
+        set_idp_endpoints(&app, &idp, sso_id, false, true, false).await;
+        let slo_path = format!("/api/rest/sso/saml/slo/{sso_id}");
+        let slo = app.url(&slo_path);
+
+        let cookie = signed_in(&app, &idp, sso_id).await;
+        let request = idp.sign(&logout_request("_once", &slo, true));
+        let res = post_logout(&app, &slo_path, &request).await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert_eq!(session_status(&app, &cookie).await, 401);
+
+        // The same request again, on a new session: refused, the session stays.
+        let cookie = signed_in(&app, &idp, sso_id).await;
+        let res = post_logout(&app, &slo_path, &request).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(last_logout_failure(&app).await, "replay");
+        assert_eq!(session_status(&app, &cookie).await, 200);
+
+        // Signed, but issued half an hour ago.
+        let old = (chrono::Utc::now() - chrono::Duration::minutes(30))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stale = idp.sign(&with_attribute(
+            &logout_request("_stale", &slo, true),
+            "IssueInstant",
+            &old,
+        ));
+        let res = post_logout(&app, &slo_path, &stale).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(last_logout_failure(&app).await, "issued_too_long_ago");
+        assert_eq!(session_status(&app, &cookie).await, 200);
+    }
+}
+
+#[tokio::test]
+async fn neither_endpoint_fetches_a_signature_reference() {
+    let idp = TestIdp::new();
+    let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    set_idp_endpoints(&app, &idp, sso_id, false, true, false).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let probe = format!(
+        "http://127.0.0.1:{}/probe",
+        listener.local_addr().unwrap().port()
+    );
+
+    // The assertion consumer.
+    let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+    let acs = app.url(&acs_path);
+    let c = Claims::new(&acs, &acs, "_ssrf");
+    let assertion = idgate_saml::testing::assertion_xml(&c, false).replacen(
+        "<saml:Subject>",
+        &format!("{}<saml:Subject>", hostile_signature(&probe)),
+        1,
+    );
+    let response = idgate_saml::testing::response_around(&c, &assertion);
+    let res = post(&app, &acs_path, &response, None).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(last_failure(&app).await, "reference_uri");
+
+    // The single logout endpoint (POST binding).
+    let slo_path = format!("/api/rest/sso/saml/slo/{sso_id}");
+    let cookie = signed_in(&app, &idp, sso_id).await;
+    let request = logout_request("_ssrf", &app.url(&slo_path), false).replacen(
+        "<saml:NameID>",
+        &format!("{}<saml:NameID>", hostile_signature(&probe)),
+        1,
+    );
+    let res = post_logout(&app, &slo_path, &request).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(last_logout_failure(&app).await, "reference_uri");
+    assert_eq!(session_status(&app, &cookie).await, 200);
+
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        listener.accept().is_err(),
+        "idgate connected to the reference URI"
+    );
+}

@@ -91,10 +91,66 @@ fn the_clock_is_checked_with_the_skew() {
         validate(RESPONSE, &e),
         Err(Rejection::NotYetValid(_))
     ));
+    // Within the skew before NotBefore, but the IssueInstant is still minutes ahead.
     e.now = at("2023-11-18T16:38:05.562Z") - Duration::seconds(170);
+    assert_eq!(
+        validate(RESPONSE, &e),
+        Err(Rejection::IssuedInFuture(at("2023-11-18T16:43:05.562Z")))
+    );
+    e.now = at("2023-11-18T16:43:05.562Z") - Duration::seconds(170);
     assert!(
         validate(RESPONSE, &e).is_ok(),
         "an IdP clock slightly ahead is tolerated"
+    );
+}
+
+#[test]
+fn the_issue_instant_is_bounded_with_the_skew() {
+    let issued = at("2023-11-18T16:43:05.562Z");
+    let skew = Duration::seconds(180);
+    assert_eq!(
+        check_issue_instant(issued, issued + MAX_MESSAGE_AGE + skew, skew),
+        Ok(())
+    );
+    assert_eq!(
+        check_issue_instant(
+            issued,
+            issued + MAX_MESSAGE_AGE + skew + Duration::milliseconds(1),
+            skew
+        ),
+        Err(Rejection::IssuedTooLongAgo(issued))
+    );
+    assert_eq!(
+        check_issue_instant(issued, issued - Duration::seconds(181), skew),
+        Err(Rejection::IssuedInFuture(issued))
+    );
+    assert_eq!(
+        check_issue_instant(issued, issued - Duration::seconds(180), skew),
+        Ok(())
+    );
+}
+
+#[test]
+fn the_capture_passes_the_reference_screening_and_a_changed_shape_does_not() {
+    let certs = certs();
+    let e = expect(&certs);
+    let reference = r##"<ds:Reference URI="#UQCW5ZYPIJUA5HQCFIIJQFKUTA7B4QPKZU5T1ZEE">"##;
+    assert!(RESPONSE.contains(reference));
+    let elsewhere = RESPONSE.replace(reference, r#"<ds:Reference URI="file:///dev/zero">"#);
+    assert_eq!(
+        validate(&elsewhere, &e),
+        Err(Rejection::ReferenceUri("file:///dev/zero".to_owned()))
+    );
+    let with_comments = RESPONSE.replacen(
+        r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+        r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#WithComments"/>"#,
+        1,
+    );
+    assert_eq!(
+        validate(&with_comments, &e),
+        Err(Rejection::Transform(
+            "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".to_owned()
+        ))
     );
 }
 
