@@ -582,6 +582,27 @@ async fn users_are_listed_searched_locked_and_unlocked() {
             .await;
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
         assert!(wrong.body.contains("Choose to lock or to unlock"));
+        let other = console.node("Other").await;
+        let elsewhere = console
+            .get(&format!("/console/nodes/{other}/users/{id}"))
+            .await;
+        assert_eq!(
+            elsewhere.status,
+            StatusCode::NOT_FOUND,
+            "users stay in their node"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_user_removed_by_scim_stays_locked_until_provisioned_again() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let console = Console::sign_in(&app).await;
+        let node = console.node("Acme").await;
+        let scim = scim_of(&console, &node).await;
+        let (_, jane) = scim.post("/Users", user("jane@acme.com")).await;
+        let id = jane["id"].as_str().unwrap();
         // Removed by the IdP: stays locked until the IdP provisions it again.
         assert_eq!(
             scim.delete(&format!("/Users/{id}")).await,
@@ -607,15 +628,6 @@ async fn users_are_listed_searched_locked_and_unlocked() {
             refused
                 .body
                 .contains("was removed by the identity provider (SCIM)")
-        );
-        let other = console.node("Other").await;
-        let elsewhere = console
-            .get(&format!("/console/nodes/{other}/users/{id}"))
-            .await;
-        assert_eq!(
-            elsewhere.status,
-            StatusCode::NOT_FOUND,
-            "users stay in their node"
         );
     }
 }
