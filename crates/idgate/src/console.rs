@@ -15,7 +15,11 @@ mod sso;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
-use actix_web::{HttpRequest, HttpResponse, error, middleware, web};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, error, middleware, web};
 use askama::Template;
 use idgate_store::admins::AdminSession;
 use idgate_store::{Store, token};
@@ -193,11 +197,26 @@ impl Admin {
         )
     }
 
+    /// The answer to a form whose CSRF token is not the session's; `None` when it is.
+    fn csrf_refusal(&self, submitted: &str) -> Option<HttpResponse> {
+        (!csrf_matches(&self.chrome.csrf, submitted)).then(|| {
+            plain(
+                StatusCode::BAD_REQUEST,
+                "The form expired; reload the page and try again.",
+            )
+        })
+    }
+
+    /// The 404 page for something a path names.
+    fn not_found(&self, text: &str) -> HttpResponse {
+        self.message(StatusCode::NOT_FOUND, "Not found", text)
+    }
+
     /// The answer to an action that failed for a reason other than the form's content.
     fn failed(&self, err: &ActionError) -> HttpResponse {
         match err {
             ActionError::Invalid(why) => self.message(StatusCode::BAD_REQUEST, "Not done", why),
-            ActionError::NotFound(why) => self.message(StatusCode::NOT_FOUND, "Not found", why),
+            ActionError::NotFound(why) => self.not_found(why),
             ActionError::Storage(e) => unavailable(e),
         }
     }
@@ -211,32 +230,37 @@ struct MessagePage<'a> {
     text: &'a str,
 }
 
-/// The signed-in admin, or the redirect to the sign-in page.
-async fn admin(req: &HttpRequest, store: &Store) -> Result<Admin, HttpResponse> {
-    let Some(session) = current(req, store).await else {
-        return Err(see_other("/console/login"));
-    };
-    Ok(Admin {
-        actor: Actor::console(&session.admin.username),
-        chrome: Chrome {
-            admin: session.admin.username,
-            csrf: session.csrf_token,
-            notice: None,
-            error: None,
-        },
-    })
-}
+/// Every page behind sign-in takes an [`Admin`]: a request without a live console session is
+/// sent to the sign-in page before the handler runs (and before a form or upload is read).
+impl FromRequest for Admin {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
-/// The signed-in admin of a form submission whose CSRF token matches the session's.
-async fn admin_form(req: &HttpRequest, store: &Store, csrf: &str) -> Result<Admin, HttpResponse> {
-    let admin = admin(req, store).await?;
-    if !csrf_matches(&admin.chrome.csrf, csrf) {
-        return Err(plain(
-            StatusCode::BAD_REQUEST,
-            "The form expired; reload the page and try again.",
-        ));
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = match req.app_data::<web::Data<Store>>() {
+                Some(store) => current(&req, store).await,
+                None => None,
+            };
+            let Some(session) = session else {
+                return Err(error::InternalError::from_response(
+                    "not signed in",
+                    see_other("/console/login"),
+                )
+                .into());
+            };
+            Ok(Admin {
+                actor: Actor::console(&session.admin.username),
+                chrome: Chrome {
+                    admin: session.admin.username,
+                    csrf: session.csrf_token,
+                    notice: None,
+                    error: None,
+                },
+            })
+        })
     }
-    Ok(admin)
 }
 
 fn unavailable(err: &impl std::fmt::Display) -> HttpResponse {

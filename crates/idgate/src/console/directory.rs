@@ -2,7 +2,7 @@
 //! events) and the team approval queue.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use idgate_store::events::{self, Event, EventQuery};
 use idgate_store::predicate::{Op, Predicate, Value};
@@ -11,9 +11,7 @@ use idgate_store::users::{self, User, UserColumn, UserListing, UserStatus};
 use idgate_store::{NodeId, Store, TeamId, UserId, nodes};
 use serde::Deserialize;
 
-use super::{
-    Admin, Chrome, PAGE_SIZE, admin, admin_form, notice, see_other, unavailable, with_status,
-};
+use super::{Admin, Chrome, PAGE_SIZE, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError, Decision};
 use crate::cli::rfc3339;
 use crate::pages::render;
@@ -70,26 +68,18 @@ fn display_name(user: &User) -> String {
 async fn node_name(store: &Store, admin: &Admin, node_id: NodeId) -> Result<String, HttpResponse> {
     match store.run(move |c| nodes::get(c, node_id)).await {
         Ok(Some(node)) => Ok(node.name),
-        Ok(None) => Err(admin.message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &format!("There is no node with id {node_id}."),
-        )),
+        Ok(None) => Err(admin.not_found(&format!("There is no node with id {node_id}."))),
         Err(err) => Err(unavailable(&err)),
     }
 }
 
 pub async fn users(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     path: web::Path<NodeId>,
     query: web::Query<UsersQuery>,
 ) -> HttpResponse {
     let node_id = *path;
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let name = match node_name(&store, &admin, node_id).await {
         Ok(name) => name,
         Err(response) => return response,
@@ -202,16 +192,12 @@ pub struct UserQuery {
 }
 
 pub async fn user(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     path: web::Path<(NodeId, UserId)>,
     query: web::Query<UserQuery>,
 ) -> HttpResponse {
     let (node_id, user_id) = path.into_inner();
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let name = match node_name(&store, &admin, node_id).await {
         Ok(name) => name,
         Err(response) => return response,
@@ -241,11 +227,7 @@ pub async fn user(
     let (user, teams, recent) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) => {
-            return admin.message(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is no such user in this node.",
-            );
+            return admin.not_found("There is no such user in this node.");
         }
         Err(err) => return unavailable(&err),
     };
@@ -274,16 +256,15 @@ pub struct StatusForm {
 }
 
 pub async fn set_status(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     path: web::Path<(NodeId, UserId)>,
     form: web::Form<StatusForm>,
 ) -> HttpResponse {
     let (node_id, user_id) = path.into_inner();
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     let (status, done) = match form.status.as_str() {
         "locked" => (UserStatus::Locked, "locked"),
         "active" => (UserStatus::Active, "unlocked"),
@@ -381,15 +362,11 @@ async fn teams_page(
 }
 
 pub async fn teams(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     path: web::Path<NodeId>,
     query: web::Query<UserQuery>,
 ) -> HttpResponse {
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let chrome = admin.chrome(notice(query.done.as_deref()), None);
     teams_page(&store, &admin, *path, chrome, StatusCode::OK).await
 }
@@ -397,7 +374,7 @@ pub async fn teams(
 /// Approves or denies the ticked teams (`team=…` repeated, `decision=approve|deny`), or the
 /// one of a row's own button (`one=approve:ID` or `one=deny:ID`).
 pub async fn decide(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     path: web::Path<NodeId>,
     body: web::Bytes,
@@ -416,10 +393,9 @@ pub async fn decide(
             _ => {}
         }
     }
-    let admin = match admin_form(&req, &store, &csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&csrf) {
+        return response;
+    }
     let (decision, ids) = match one.as_deref().and_then(|o| o.split_once(':')) {
         Some((d, id)) => (Some(d.to_owned()), vec![id.to_owned()]),
         None => (decision, ticked),

@@ -3,13 +3,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_DISPOSITION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use idgate_store::events::{self, EventQuery, Outcome};
 use idgate_store::{NodeId, Store, nodes};
 use serde::Deserialize;
 
-use super::{Chrome, PAGE_SIZE, admin, unavailable, with_status};
+use super::{Admin, Chrome, PAGE_SIZE, unavailable, with_status};
 use crate::actions;
 use crate::cli::rfc3339;
 use crate::pages::render;
@@ -107,14 +107,10 @@ fn outcome_label(outcome: Outcome) -> &'static str {
 }
 
 pub async fn list(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     filters: web::Query<Filters>,
 ) -> HttpResponse {
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let filters = filters.into_inner();
     let page = filters.page.unwrap_or(1).max(1);
     let (query, error) = match filters.query() {
@@ -181,14 +177,10 @@ pub async fn list(
 
 /// The filtered events, newest first, one JSON object per line.
 pub async fn export(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     filters: web::Query<Filters>,
 ) -> HttpResponse {
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let query = match filters.query() {
         Ok(query) => query,
         Err(why) => return admin.message(StatusCode::BAD_REQUEST, "Not exported", &why),

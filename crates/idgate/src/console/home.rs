@@ -1,12 +1,12 @@
 //! The console's start page: nodes with their provisioning methods, and creating a node.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use idgate_store::{Store, nodes, scim, sso, teams};
 use serde::Deserialize;
 
-use super::{Chrome, Done, admin, admin_form, notice, see_other, unavailable, with_status};
+use super::{Admin, Chrome, Done, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError};
 use crate::pages::render;
 
@@ -68,15 +68,7 @@ async fn page(store: &Store, chrome: Chrome, name: &str, status: StatusCode) -> 
     }
 }
 
-pub async fn home(
-    req: HttpRequest,
-    store: web::Data<Store>,
-    query: web::Query<Done>,
-) -> HttpResponse {
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn home(admin: Admin, store: web::Data<Store>, query: web::Query<Done>) -> HttpResponse {
     let chrome = admin.chrome(notice(query.done.as_deref()), None);
     page(&store, chrome, "", StatusCode::OK).await
 }
@@ -88,14 +80,13 @@ pub struct NameForm {
 }
 
 pub async fn create_node(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     form: web::Form<NameForm>,
 ) -> HttpResponse {
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     match actions::create_node(&store, &admin.actor, &form.name).await {
         Ok(node) => see_other(&format!("/console/nodes/{}?done=node-created", node.id)),
         Err(ActionError::Invalid(why)) => {

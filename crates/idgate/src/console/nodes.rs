@@ -1,16 +1,14 @@
 //! One node: rename it, its SSO methods (and adding one), its SCIM method (and its token).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use idgate_store::scim::TokenChange;
 use idgate_store::{NodeId, Store, nodes, scim, sso, teams};
 use serde::Deserialize;
 
 use super::home::scim_label;
-use super::{
-    Admin, Chrome, Done, admin, admin_form, no_store, notice, see_other, unavailable, with_status,
-};
+use super::{Admin, Chrome, Done, no_store, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError, NewSso};
 use crate::cli::rfc3339;
 use crate::config::Config;
@@ -146,26 +144,18 @@ async fn page(
             }),
             shown.status,
         ),
-        Ok(None) => admin.message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &format!("There is no node with id {node_id}."),
-        ),
+        Ok(None) => admin.not_found(&format!("There is no node with id {node_id}.")),
         Err(err) => unavailable(&err),
     }
 }
 
 pub async fn show(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<NodeId>,
     query: web::Query<Done>,
 ) -> HttpResponse {
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let chrome = admin.chrome(notice(query.done.as_deref()), None);
     let form = SsoForm {
         jit: Some("on".to_owned()),
@@ -193,17 +183,16 @@ pub struct RenameForm {
 }
 
 pub async fn rename(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<NodeId>,
     form: web::Form<RenameForm>,
 ) -> HttpResponse {
     let node_id = *path;
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     match actions::rename_node(&store, &admin.actor, node_id, &form.name).await {
         Ok(()) => see_other(&format!("/console/nodes/{node_id}?done=renamed")),
         Err(ActionError::Invalid(why)) => {
@@ -228,17 +217,16 @@ pub async fn rename(
 }
 
 pub async fn create_sso(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<NodeId>,
     form: web::Form<SsoForm>,
 ) -> HttpResponse {
     let node_id = *path;
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     let new = NewSso {
         name: form.name.clone(),
         entity_id: Some(form.entity_id.clone()),
@@ -274,17 +262,16 @@ pub struct TokenForm {
 
 /// Generates the node's SCIM token (creating its SCIM method the first time) and shows it once.
 pub async fn generate_token(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<NodeId>,
     form: web::Form<TokenForm>,
 ) -> HttpResponse {
     let node_id = *path;
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     let name = match store.run(move |c| nodes::get(c, node_id)).await {
         Ok(Some(node)) => node.name,
         Ok(None) => {

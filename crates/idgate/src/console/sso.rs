@@ -3,7 +3,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use futures_util::StreamExt;
 use idgate_saml::sp::SpUrls;
@@ -11,7 +11,7 @@ use idgate_store::sso::{self, RequireSigned, SettingsChange, SsoMethod};
 use idgate_store::{SsoId, Store};
 use serde::Deserialize;
 
-use super::{Admin, Chrome, Done, admin, admin_form, notice, see_other, unavailable, with_status};
+use super::{Admin, Chrome, Done, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError};
 use crate::config::Config;
 use crate::pages::render;
@@ -130,26 +130,18 @@ async fn page(
             }),
             shown.status,
         ),
-        Ok(None) => admin.message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &format!("There is no SSO method with id {sso_id}."),
-        ),
+        Ok(None) => admin.not_found(&format!("There is no SSO method with id {sso_id}.")),
         Err(err) => unavailable(&err),
     }
 }
 
 pub async fn show(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<SsoId>,
     query: web::Query<Done>,
 ) -> HttpResponse {
-    let admin = match admin(&req, &store).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let chrome = admin.chrome(notice(query.done.as_deref()), None);
     page(
         &admin,
@@ -206,7 +198,7 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, String> {
 }
 
 pub async fn import_idp(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<SsoId>,
@@ -215,10 +207,9 @@ pub async fn import_idp(
     let sso_id = *path;
     let upload = read_upload(payload).await;
     let csrf = upload.as_ref().map(|u| u.csrf.clone()).unwrap_or_default();
-    let admin = match admin_form(&req, &store, &csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&csrf) {
+        return response;
+    }
     let again = |why: &str, pasted: String| {
         let chrome = admin.chrome(None, Some(why));
         let (admin, store, config) = (&admin, &store, &config);
@@ -264,7 +255,7 @@ pub async fn import_idp(
 }
 
 pub async fn settings(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<SsoId>,
@@ -272,10 +263,9 @@ pub async fn settings(
 ) -> HttpResponse {
     let sso_id = *path;
     let form = form.into_inner();
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     let result = match form.change() {
         Ok((change, domains)) => {
             actions::update_sso(&store, &admin.actor, sso_id, change, Some(domains)).await
@@ -311,16 +301,15 @@ pub struct ConfirmForm {
 }
 
 pub async fn rotate(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     path: web::Path<SsoId>,
     form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
     let sso_id = *path;
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     match actions::rotate_sp_cert(&store, &admin.actor, sso_id).await {
         Ok(()) => see_other(&format!("/console/sso/{sso_id}?done=rotated")),
         Err(err) => admin.failed(&err),
@@ -328,17 +317,16 @@ pub async fn rotate(
 }
 
 pub async fn delete(
-    req: HttpRequest,
+    admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<SsoId>,
     form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
     let sso_id = *path;
-    let admin = match admin_form(&req, &store, &form.csrf).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
     if form.confirm.is_none() {
         let chrome = admin.chrome(
             None,
