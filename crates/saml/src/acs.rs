@@ -48,6 +48,8 @@ enum Failure {
     },
     /// An address outside the method's reserved email domains.
     OutsideDomains(String),
+    /// The response answers a request that another browser started (login CSRF).
+    OtherBrowser,
 }
 
 impl Failure {
@@ -59,6 +61,7 @@ impl Failure {
             Failure::NoAccount(_) => "no_account",
             Failure::IdentityConflict { .. } => "identity_conflict",
             Failure::OutsideDomains(_) => "domain",
+            Failure::OtherBrowser => "other_browser",
         }
     }
 
@@ -75,6 +78,9 @@ impl Failure {
             }
             Failure::OutsideDomains(address) => {
                 format!("{address} is outside the SSO method's reserved email domains")
+            }
+            Failure::OtherBrowser => {
+                "the response answers a sign-in that another browser started".to_owned()
             }
         }
     }
@@ -96,6 +102,10 @@ impl Failure {
             Failure::NoAccount(_) => (
                 StatusCode::FORBIDDEN,
                 "You have no account here yet. Ask your administrator to give you access.",
+            ),
+            Failure::OtherBrowser => (
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed: it was started in another browser or window. Start again from the sign-in page.",
             ),
             Failure::IdentityConflict { .. } | Failure::OutsideDomains(_) => (
                 StatusCode::FORBIDDEN,
@@ -336,9 +346,12 @@ pub async fn consume(
     };
     let relay = form.relay_state;
     let secure = base.0.starts_with("https://");
+    let browser = req
+        .cookie(crate::login::BROWSER_COOKIE)
+        .map(|c| token::hash(c.value()));
     let method_for_run = method.clone();
     let outcome = store
-        .run(move |c| sign_in(c, &method_for_run, &verified, relay))
+        .run(move |c| sign_in(c, &method_for_run, &verified, relay, browser.as_deref()))
         .await;
     match outcome {
         Ok(Ok((session_token, target))) => {
@@ -391,10 +404,19 @@ fn sign_in(
     method: &SsoMethod,
     verified: &Verified,
     relay: Option<String>,
+    browser_hash: Option<&str>,
 ) -> Result<Result<(String, String), Failure>, StorageError> {
     let relay = match &verified.in_response_to {
         Some(request_id) => match saml_state::consume_request(c, method.sso_id, request_id)? {
-            Some(pending_relay) => pending_relay.or(relay),
+            Some(pending) => {
+                // The request was made by a browser with a cookie: only that browser finishes.
+                if let Some(expected) = &pending.browser_hash
+                    && browser_hash != Some(expected.as_str())
+                {
+                    return Ok(Err(Failure::OtherBrowser));
+                }
+                pending.relay_state.or(relay)
+            }
             None => {
                 return Ok(Err(Failure::Rejected(Rejection::UnknownRequest {
                     found: request_id.clone(),

@@ -4,7 +4,8 @@
 //! so), else an auto-submitting POST form (JumpCloud's default metadata).
 
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
-use actix_web::{HttpResponse, web};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use idgate_store::sso::SsoMethod;
 use idgate_store::{PublicBaseUrl, SsoId, Store, saml_state, token};
@@ -18,6 +19,9 @@ use crate::sp::SpUrls;
 
 /// How long an AuthnRequest waits for its answer.
 pub const REQUEST_MINUTES: i64 = 10;
+
+/// The cookie that names the browser which started an SP-initiated sign-in (HTTPS only).
+pub const BROWSER_COOKIE: &str = "__Host-idgate_browser";
 
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
@@ -63,6 +67,7 @@ fn plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
 
 #[tracing::instrument(skip_all, fields(sso_id = %path))]
 pub async fn start(
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<LoginQuery>,
     store: web::Data<Store>,
@@ -87,6 +92,17 @@ pub async fn start(
         }
     };
     let relay = query.into_inner().relay_state.map(|r| safe_relay(Some(&r)));
+    // Under HTTPS the browser gets a cookie (kept or fresh) whose hash the request remembers:
+    // only that browser can then finish the sign-in (no login CSRF with a response obtained
+    // elsewhere). The IdP posts the answer cross-site, which sends only SameSite=None cookies,
+    // and those must be Secure: over plain HTTP there is no such binding.
+    let browser = base.0.starts_with("https://").then(|| {
+        req.cookie(BROWSER_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|v| (32..=128).contains(&v.len()))
+            .unwrap_or_else(|| token::generate().token)
+    });
+    let browser_hash = browser.as_deref().map(token::hash);
     let id = request_id();
     let authn = request(&method, &base.0, &id, &destination);
     let expires = idgate_store::now_millis() + REQUEST_MINUTES * 60_000;
@@ -98,6 +114,7 @@ pub async fn start(
                 sso_id,
                 &remember_id,
                 remember_relay.as_deref(),
+                browser_hash.as_deref(),
                 expires,
             )
         })
@@ -105,18 +122,44 @@ pub async fn start(
     {
         return crate::unavailable(&err);
     }
-    let relay_text = relay.clone().unwrap_or_default();
+    let mut response = send(&method, &authn, &destination, redirect, relay.as_deref());
+    if let Some(token) = browser
+        && response.status().is_success() | response.status().is_redirection()
+    {
+        let cookie = Cookie::build(BROWSER_COOKIE, token)
+            .path("/")
+            .http_only(true)
+            .secure(true)
+            .same_site(SameSite::None)
+            .max_age(actix_web::cookie::time::Duration::minutes(REQUEST_MINUTES))
+            .finish();
+        if let Err(err) = response.add_cookie(&cookie) {
+            tracing::error!(error = %err, "cannot set the sign-in browser cookie");
+        }
+    }
+    response
+}
+
+/// The way to the IdP: a redirect, or the auto-submitting POST form.
+fn send(
+    method: &SsoMethod,
+    authn: &AuthnRequest,
+    destination: &str,
+    redirect: bool,
+    relay: Option<&str>,
+) -> HttpResponse {
+    let relay_text = relay.unwrap_or_default();
     if redirect {
         let url = if method.sign_requests {
             openssl::pkey::PKey::private_key_from_pem(method.sp_key_pem.as_bytes())
                 .map_err(|e| e.to_string())
                 .and_then(|key| {
                     authn
-                        .signed_redirect(&relay_text, &key)
+                        .signed_redirect(relay_text, &key)
                         .map_err(|e| e.to_string())
                 })
         } else {
-            authn.redirect(&relay_text).map_err(|e| e.to_string())
+            authn.redirect(relay_text).map_err(|e| e.to_string())
         };
         if let Ok(Some(url)) = &url {
             return HttpResponse::Found()
@@ -142,9 +185,9 @@ pub async fn start(
     };
     let encoded = openssl::base64::encode_block(xml.as_bytes());
     let page = PostBinding {
-        destination: &destination,
+        destination,
         saml_request: &encoded,
-        relay_state: relay.as_deref(),
+        relay_state: relay,
     };
     match page.render() {
         Ok(html) => HttpResponse::Ok()

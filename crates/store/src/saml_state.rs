@@ -6,12 +6,14 @@ use diesel::prelude::*;
 use crate::schema::{authn_requests, seen_assertions};
 use crate::{DbConnection, SsoId, StorageError, now_millis};
 
-/// Remembers an AuthnRequest sent for this method.
+/// Remembers an AuthnRequest sent for this method, with the hash of the cookie of the browser
+/// that asked for it (when the browser could be given one).
 pub fn remember_request(
     conn: &mut DbConnection,
     sso_id: SsoId,
     request_id: &str,
     relay_state: Option<&str>,
+    browser_hash: Option<&str>,
     expires_at: i64,
 ) -> Result<(), StorageError> {
     diesel::insert_into(authn_requests::table)
@@ -19,6 +21,7 @@ pub fn remember_request(
             authn_requests::id.eq(request_id),
             authn_requests::sso_id.eq(sso_id.get()),
             authn_requests::relay_state.eq(relay_state),
+            authn_requests::browser_hash.eq(browser_hash),
             authn_requests::created_at.eq(now_millis()),
             authn_requests::expires_at.eq(expires_at),
         ))
@@ -26,19 +29,27 @@ pub fn remember_request(
     Ok(())
 }
 
-/// Consumes a pending, unexpired request of this method: `Some(relay_state)` the first time,
-/// `None` when there is no such request (unknown, expired, another method's, or already used).
+/// A pending AuthnRequest, as its response finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRequest {
+    pub relay_state: Option<String>,
+    /// The hash of the starting browser's cookie, when it was given one.
+    pub browser_hash: Option<String>,
+}
+
+/// Consumes a pending, unexpired request of this method: `Some` the first time, `None` when
+/// there is no such request (unknown, expired, another method's, or already used).
 pub fn consume_request(
     conn: &mut DbConnection,
     sso_id: SsoId,
     request_id: &str,
-) -> Result<Option<Option<String>>, StorageError> {
+) -> Result<Option<PendingRequest>, StorageError> {
     crate::transaction(conn, |conn| {
-        let found: Option<Option<String>> = authn_requests::table
+        let found: Option<(Option<String>, Option<String>)> = authn_requests::table
             .filter(authn_requests::id.eq(request_id))
             .filter(authn_requests::sso_id.eq(sso_id.get()))
             .filter(authn_requests::expires_at.gt(now_millis()))
-            .select(authn_requests::relay_state)
+            .select((authn_requests::relay_state, authn_requests::browser_hash))
             .first(conn)
             .optional()?;
         // Deleting decides who consumed it when two replicas race: only one deletes the row.
@@ -49,7 +60,14 @@ pub fn consume_request(
                 .filter(authn_requests::sso_id.eq(sso_id.get())),
         )
         .execute(conn)?;
-        Ok(if deleted == 1 { found } else { None })
+        Ok(if deleted == 1 {
+            found.map(|(relay_state, browser_hash)| PendingRequest {
+                relay_state,
+                browser_hash,
+            })
+        } else {
+            None
+        })
     })
 }
 
@@ -136,15 +154,15 @@ mod tests {
                     let mine = method(c, node.id, "mine");
                     let other = method(c, node.id, "other");
                     let later = now_millis() + 60_000;
-                    remember_request(c, mine, "_req", Some("/x"), later)?;
+                    remember_request(c, mine, "_req", Some("/x"), None, later)?;
                     assert_eq!(
                         consume_request(c, other, "_req")?,
                         None,
                         "another method's response answers nothing"
                     );
                     assert_eq!(
-                        consume_request(c, mine, "_req")?,
-                        Some(Some("/x".to_owned())),
+                        consume_request(c, mine, "_req")?.and_then(|p| p.relay_state),
+                        Some("/x".to_owned()),
                         "{backend:?}: and did not use up the request"
                     );
                     assert_eq!(consume_request(c, mine, "_req")?, None, "consumed once");

@@ -164,6 +164,7 @@ diesel::table! {
         relay_state -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        browser_hash -> Nullable<Text>,
     }
 }
 

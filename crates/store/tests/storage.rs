@@ -367,8 +367,8 @@ async fn expired_saml_state_and_sessions_are_purged() {
                 )?;
                 let past = now_millis() - 1000;
                 let future = now_millis() + 60_000;
-                saml_state::remember_request(c, sso_id, "_old", None, past)?;
-                saml_state::remember_request(c, sso_id, "_new", Some("/x"), future)?;
+                saml_state::remember_request(c, sso_id, "_old", None, None, past)?;
+                saml_state::remember_request(c, sso_id, "_new", Some("/x"), Some("h"), future)?;
                 assert!(saml_state::first_use_of_assertion(c, sso_id, "a1", past)?);
                 assert!(
                     !saml_state::first_use_of_assertion(c, sso_id, "a1", past)?,
@@ -417,7 +417,10 @@ async fn expired_saml_state_and_sessions_are_purged() {
                 let purged = saml_state::purge_expired(c)? + sessions::purge_expired(c)?;
                 assert_eq!(
                     saml_state::consume_request(c, sso_id, "_new")?,
-                    Some(Some("/x".to_owned()))
+                    Some(saml_state::PendingRequest {
+                        relay_state: Some("/x".to_owned()),
+                        browser_hash: Some("h".to_owned())
+                    })
                 );
                 assert_eq!(
                     saml_state::consume_request(c, sso_id, "_new")?,

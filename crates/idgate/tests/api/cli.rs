@@ -216,7 +216,7 @@ fn migrate_applies_migrations_once() {
         let first = idgate(cwd.path(), &env, &["migrate"], None);
         assert!(first.status.success(), "{}", stderr(&first));
         assert!(
-            stdout(&first).starts_with("1 migration(s) applied on"),
+            stdout(&first).starts_with("2 migration(s) applied on"),
             "{}",
             stdout(&first)
         );

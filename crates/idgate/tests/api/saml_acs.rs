@@ -635,6 +635,92 @@ async fn the_session_cookie_is_secure_under_https() {
     );
 }
 
+/// Starts an SP-initiated sign-in; returns the request id and the browser cookie it set.
+async fn start_sign_in(
+    app: &TestApp,
+    sso_id: SsoId,
+    cookie: Option<&str>,
+) -> (String, Option<String>) {
+    let mut get = app
+        .client
+        .get(app.url(&format!("/api/rest/sso/ext_login/{sso_id}")));
+    if let Some(cookie) = cookie {
+        get = get.header("cookie", cookie);
+    }
+    let login = get.send().await.unwrap();
+    let set = login
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let html = login.text().await.unwrap();
+    let request = String::from_utf8(
+        openssl::base64::decode_block(between(&html, r#"name="SAMLRequest" value=""#, "\""))
+            .unwrap(),
+    )
+    .unwrap();
+    (between(&request, r#"ID=""#, "\"").to_owned(), set)
+}
+
+#[tokio::test]
+async fn under_https_only_the_browser_that_started_a_sign_in_can_finish_it() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = test_config(&db, data_dir.path(), &[("IDGATE_TLS", "true")]);
+        let store = idgate_store::Store::open(&db.url, &idgate_store::PoolOptions::default(), true)
+            .unwrap();
+        let app = spawn_with(config, store, db, data_dir);
+        let sso_id = add_method(&app, &idp, true, false).await;
+        let acs_path = format!("/api/rest/sso/saml/{sso_id}");
+        let acs = app.url(&acs_path);
+
+        let (request_id, set) = start_sign_in(&app, sso_id, None).await;
+        let set = set.expect("the starting browser gets a cookie");
+        for attribute in [
+            "__Host-idgate_browser=",
+            "Secure",
+            "HttpOnly",
+            "SameSite=None",
+            "Path=/",
+        ] {
+            assert!(set.contains(attribute), "{attribute} in {set}");
+        }
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let answer = |request_id: &str| {
+            signed(
+                &idp,
+                &Claims {
+                    in_response_to: Some(request_id),
+                    ..claims(&acs, &acs)
+                },
+            )
+        };
+
+        // Another browser (the attacker's response posted from the victim's): refused.
+        let res = post(&app, &acs_path, &answer(&request_id), None).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert!(res.headers().get("set-cookie").is_none(), "no session");
+        assert_eq!(last_failure(&app).await, "other_browser");
+
+        // The same browser starting again keeps its cookie, and finishes.
+        let (request_id, again) = start_sign_in(&app, sso_id, Some(&cookie)).await;
+        assert!(
+            again.unwrap().starts_with(&cookie),
+            "the browser keeps its cookie"
+        );
+        let encoded = openssl::base64::encode_block(answer(&request_id).as_bytes());
+        let res = app
+            .client
+            .post(&acs)
+            .header("cookie", &cookie)
+            .form(&[("SAMLResponse", encoded.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+}
+
 #[tokio::test]
 async fn logout_goes_through_the_idps_single_logout_when_it_has_one() {
     let idp = TestIdp::new();

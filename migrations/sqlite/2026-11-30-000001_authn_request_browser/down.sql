@@ -1,0 +1,1 @@
+ALTER TABLE authn_requests DROP COLUMN browser_hash;
