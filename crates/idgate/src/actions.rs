@@ -7,7 +7,7 @@ use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::nodes::{self, CreateNodeError, Node, NodeName};
 use idgate_store::scim::TokenChange;
 use idgate_store::sso::{self, DomainError, SettingsChange};
-use idgate_store::teams::{self, TeamStatus};
+use idgate_store::teams;
 use idgate_store::users::{self, UserStatus};
 use idgate_store::{DbConnection, NodeId, SsoId, StorageError, Store, TeamId, UserId, events};
 
@@ -121,21 +121,32 @@ pub async fn rename_node(
     let actor = actor.clone();
     store
         .run(move |c| {
-            let Some(before) = nodes::get(c, node_id)? else {
-                return Ok(Err(no_node(node_id)));
-            };
-            if let Err(e) = nodes::rename(c, node_id, &name) {
-                return Ok(Err(node_error(e)));
-            }
-            record(
-                c,
-                &actor,
-                Some(node_id),
-                "node_rename",
-                name.as_str(),
-                &format!("was '{}'", before.name),
-            )?;
-            Ok(Ok(()))
+            let mut taken = None;
+            let done = idgate_store::transaction(c, |c| {
+                let Some(before) = nodes::get(c, node_id)? else {
+                    taken = Some(no_node(node_id));
+                    return Ok(());
+                };
+                if let Err(e) = nodes::rename(c, node_id, &name) {
+                    return match e {
+                        CreateNodeError::NameTaken(_) => {
+                            taken = Some(node_error(e));
+                            Ok(())
+                        }
+                        CreateNodeError::Storage(s) => Err(s),
+                    };
+                }
+                record(
+                    c,
+                    &actor,
+                    Some(node_id),
+                    "node_rename",
+                    name.as_str(),
+                    &format!("was '{}'", before.name),
+                )
+            });
+            done?;
+            Ok(taken.map_or(Ok(()), Err))
         })
         .await?
 }
@@ -154,12 +165,16 @@ pub struct NewSso {
 /// Whether `domain` looks like an email domain such as `acme.com`.
 pub fn valid_domain(domain: &str) -> bool {
     let d = domain.trim().trim_start_matches('@');
-    d.contains('.')
-        && !d.starts_with('.')
-        && !d.ends_with('.')
-        && d.len() <= 253
-        && d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    let labels: Vec<&str> = d.split('.').collect();
+    d.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// Splits a list of domains typed by an admin (commas, spaces or new lines) and checks each.
@@ -359,13 +374,15 @@ pub async fn update_sso(
                     taken = Some(domain_error(e));
                     return Err(StorageError::Corrupt(String::new()));
                 }
+                let after =
+                    sso::get(c, sso_id)?.ok_or(StorageError::NotFound { what: "SSO method" })?;
                 record(
                     c,
                     &actor,
                     Some(method.node_id),
                     "sso_method_updated",
                     &sso_id.to_string(),
-                    "",
+                    &settings_diff(&method, &after),
                 )
             });
             match (done, taken) {
@@ -375,6 +392,71 @@ pub async fn update_sso(
             }
         })
         .await?
+}
+
+/// What changed between two versions of an SSO method's settings, for the audit log
+/// (`allow_sha1: off → on; domains: acme.com → acme.com, acme.org`).
+fn settings_diff(before: &sso::SsoMethod, after: &sso::SsoMethod) -> String {
+    let on = |b: bool| if b { "on" } else { "off" };
+    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "default".to_owned());
+    let pairs = [
+        ("jit", on(before.jit).to_owned(), on(after.jit).to_owned()),
+        (
+            "idp_initiated",
+            on(before.idp_initiated).to_owned(),
+            on(after.idp_initiated).to_owned(),
+        ),
+        (
+            "clock_skew_secs",
+            before.clock_skew_secs.to_string(),
+            after.clock_skew_secs.to_string(),
+        ),
+        (
+            "sign_requests",
+            on(before.sign_requests).to_owned(),
+            on(after.sign_requests).to_owned(),
+        ),
+        (
+            "allow_sha1",
+            on(before.allow_sha1).to_owned(),
+            on(after.allow_sha1).to_owned(),
+        ),
+        (
+            "require_signed",
+            before.require_signed.as_str().to_owned(),
+            after.require_signed.as_str().to_owned(),
+        ),
+        (
+            "domains",
+            before.domains.join(", "),
+            after.domains.join(", "),
+        ),
+        (
+            "email_attribute",
+            text(&before.attr_email),
+            text(&after.attr_email),
+        ),
+        (
+            "first_name_attribute",
+            text(&before.attr_first_name),
+            text(&after.attr_first_name),
+        ),
+        (
+            "last_name_attribute",
+            text(&before.attr_last_name),
+            text(&after.attr_last_name),
+        ),
+    ];
+    let changed: Vec<String> = pairs
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(name, a, b)| format!("{name}: {a} → {b}"))
+        .collect();
+    if changed.is_empty() {
+        "no change".to_owned()
+    } else {
+        changed.join("; ")
+    }
 }
 
 /// Adds reserved domains to an SSO method, keeping those it has.
@@ -514,7 +596,9 @@ pub enum Decision {
     Deny,
 }
 
-/// Approves or denies a team; `node`, when given, must be the team's node. Returns its name.
+/// Approves or denies a team awaiting approval; `node`, when given, must be the team's node.
+/// Returns its name. A team that is not awaiting approval (decided already, on another page or
+/// by another admin) is left alone and answered as not found.
 pub async fn decide_team(
     store: &Store,
     actor: &Actor,
@@ -532,25 +616,29 @@ pub async fn decide_team(
                 return Ok(None);
             };
             idgate_store::transaction(c, |c| {
-                let kind = match decision {
-                    Decision::Approve => {
-                        teams::set_status(c, team.node_id, &team_id, TeamStatus::Approved)?;
-                        "team_approved"
-                    }
-                    Decision::Deny => {
-                        teams::delete(c, team.node_id, &team_id)?;
-                        "team_denied"
-                    }
+                let (done, kind) = match decision {
+                    Decision::Approve => (
+                        teams::approve_pending(c, team.node_id, &team_id)?,
+                        "team_approved",
+                    ),
+                    Decision::Deny => (
+                        teams::delete_pending(c, team.node_id, &team_id)?,
+                        "team_denied",
+                    ),
                 };
-                record(c, &actor, Some(team.node_id), kind, &team.display_name, "")
-            })?;
-            Ok(Some(team.display_name))
+                if done {
+                    record(c, &actor, Some(team.node_id), kind, &team.display_name, "")?;
+                }
+                Ok(done.then_some(team.display_name))
+            })
         })
         .await?
-        .ok_or_else(|| ActionError::NotFound(format!("no team with id {shown}")))
+        .ok_or_else(|| ActionError::NotFound(format!("no team awaiting approval with id {shown}")))
 }
 
-/// Locks or unlocks a user (a locked user cannot sign in; SCIM still sees it).
+/// Locks or unlocks a user (a locked user cannot sign in; SCIM still sees it). A user a SCIM
+/// client deleted stays locked: the change is one conditional statement, so it cannot undo a
+/// deletion that lands at the same moment.
 pub async fn set_user_status(
     store: &Store,
     actor: &Actor,
@@ -561,20 +649,24 @@ pub async fn set_user_status(
     let actor = actor.clone();
     store
         .run(move |c| {
-            let Some(user) = users::get(c, node_id, &user_id)? else {
-                return Ok(Err(ActionError::NotFound("no such user".to_owned())));
-            };
-            if status == UserStatus::Active && !user.scim_visible {
-                return Ok(Err(ActionError::Invalid(format!(
-                    "{} was removed by the identity provider (SCIM) and stays locked; it is unlocked when the identity provider provisions it again",
-                    user.user_name
-                ))));
-            }
-            idgate_store::transaction(c, |c| {
-                users::set_status(c, node_id, &user_id, status, user.scim_visible)?;
+            let mut refused = None;
+            let done = idgate_store::transaction(c, |c| {
+                if !users::set_admin_status(c, node_id, &user_id, status)? {
+                    refused = Some(match users::get(c, node_id, &user_id)? {
+                        None => ActionError::NotFound("no such user".to_owned()),
+                        Some(user) => ActionError::Invalid(format!(
+                            "{} was removed by the identity provider (SCIM) and stays locked; it is unlocked when the identity provider provisions it again",
+                            user.user_name
+                        )),
+                    });
+                    return Ok(());
+                }
                 if status == UserStatus::Locked {
                     idgate_store::sessions::delete_for_user(c, &user_id)?;
                 }
+                let name = users::get(c, node_id, &user_id)?
+                    .map(|u| u.user_name)
+                    .unwrap_or_default();
                 record(
                     c,
                     &actor,
@@ -583,11 +675,12 @@ pub async fn set_user_status(
                         UserStatus::Locked => "user_locked",
                         UserStatus::Active => "user_unlocked",
                     },
-                    &user.user_name,
+                    &name,
                     "",
                 )
-            })?;
-            Ok(Ok(()))
+            });
+            done?;
+            Ok(refused.map_or(Ok(()), Err))
         })
         .await?
 }

@@ -37,6 +37,8 @@ pub const CSRF_COOKIE: &str = "idgate_csrf";
 pub const SESSION_HOURS: i64 = 12;
 /// Rows per page in listings.
 const PAGE_SIZE: i64 = 50;
+/// The last page number a listing takes (larger ones show this page, empty).
+const MAX_PAGE: i64 = 1_000_000;
 
 /// Mounts the console.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -122,17 +124,24 @@ fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
 
 /// The signed-in admin, if the request carries a live console session.
 async fn current(req: &HttpRequest, store: &Store) -> Option<AdminSession> {
-    let hash = token::hash(req.cookie(SESSION_COOKIE)?.value());
-    match store
+    lookup(req, store).await.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot read the console session");
+        None
+    })
+}
+
+/// The request's console session, or why it could not be read.
+async fn lookup(
+    req: &HttpRequest,
+    store: &Store,
+) -> Result<Option<AdminSession>, idgate_store::StorageError> {
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = token::hash(cookie.value());
+    store
         .run(move |c| idgate_store::admins::session(c, &hash))
         .await
-    {
-        Ok(session) => session,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot read the console session");
-            None
-        }
-    }
 }
 
 /// Whether a submitted CSRF token equals the expected one (constant time).
@@ -231,7 +240,8 @@ struct MessagePage<'a> {
 }
 
 /// Every page behind sign-in takes an [`Admin`]: a request without a live console session is
-/// sent to the sign-in page before the handler runs (and before a form or upload is read).
+/// sent to the sign-in page and the handler never runs (its other extractors, such as a
+/// bounded form, may have been read alongside).
 impl FromRequest for Admin {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -240,7 +250,16 @@ impl FromRequest for Admin {
         let req = req.clone();
         Box::pin(async move {
             let session = match req.app_data::<web::Data<Store>>() {
-                Some(store) => current(&req, store).await,
+                Some(store) => match lookup(&req, store).await {
+                    Ok(session) => session,
+                    Err(err) => {
+                        return Err(error::InternalError::from_response(
+                            "session lookup failed",
+                            unavailable(&err),
+                        )
+                        .into());
+                    }
+                },
                 None => None,
             };
             let Some(session) = session else {

@@ -145,7 +145,8 @@ async fn purge_periodically(store: Store) {
         let purged = store
             .run(|c| {
                 Ok(idgate_store::saml_state::purge_expired(c)?
-                    + idgate_store::sessions::purge_expired(c)?)
+                    + idgate_store::sessions::purge_expired(c)?
+                    + idgate_store::admins::purge_expired_sessions(c)?)
             })
             .await;
         match purged {

@@ -134,23 +134,47 @@ pub const MAX_FAILED_LOGINS: i32 = 5;
 /// How long a locked-out admin waits.
 pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 
-/// Records a failed sign-in; locks the account for a while after too many.
-pub fn record_failure(conn: &mut DbConnection, id: &AdminId) -> Result<(), StorageError> {
-    crate::transaction(conn, |conn| {
-        let failed: i32 = admins::table
+/// What [`reserve_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The password may be checked; the attempt already counts as a failure until
+    /// [`record_success`] says otherwise.
+    Granted,
+    /// Locked out until this time (epoch milliseconds).
+    LockedUntil(i64),
+}
+
+/// Counts a sign-in attempt before its password is checked, in one statement, so that parallel
+/// attempts cannot get past the limit: the attempt that reaches [`MAX_FAILED_LOGINS`] locks
+/// the account for [`LOCKOUT_MS`]; a locked account is refused without counting.
+pub fn reserve_attempt(conn: &mut DbConnection, id: &AdminId) -> Result<Attempt, StorageError> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{BigInt, Integer, Nullable};
+    let now = now_millis();
+    let reaches_limit = admins::failed_logins.ge(MAX_FAILED_LOGINS - 1);
+    let counted = diesel::update(
+        admins::table
             .find(id.as_str())
-            .select(admins::failed_logins)
-            .first(conn)?;
-        let failed = failed + 1;
-        let locked_until = (failed >= MAX_FAILED_LOGINS).then(|| now_millis() + LOCKOUT_MS);
-        diesel::update(admins::table.find(id.as_str()))
-            .set((
-                admins::failed_logins.eq(if locked_until.is_some() { 0 } else { failed }),
-                admins::locked_until.eq(locked_until),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })
+            .filter(admins::locked_until.is_null().or(admins::locked_until.le(now))),
+    )
+    .set((
+        admins::failed_logins.eq(case_when(reaches_limit, 0.into_sql::<Integer>())
+            .otherwise(admins::failed_logins + 1)),
+        admins::locked_until.eq(case_when(
+            reaches_limit,
+            Some(now + LOCKOUT_MS).into_sql::<Nullable<BigInt>>(),
+        )
+        .otherwise(None::<i64>.into_sql::<Nullable<BigInt>>())),
+    ))
+    .execute(conn)?;
+    if counted == 1 {
+        return Ok(Attempt::Granted);
+    }
+    let until: Option<i64> = admins::table
+        .find(id.as_str())
+        .select(admins::locked_until)
+        .first(conn)?;
+    Ok(Attempt::LockedUntil(until.unwrap_or(now)))
 }
 
 /// Records a successful sign-in.
@@ -226,4 +250,12 @@ pub fn end_session(conn: &mut DbConnection, token_hash: &str) -> Result<(), Stor
     diesel::delete(admin_sessions::table.filter(admin_sessions::id_hash.eq(token_hash)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Forgets expired console sessions; returns how many went.
+pub fn purge_expired_sessions(conn: &mut DbConnection) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.le(now_millis())))
+            .execute(conn)?,
+    )
 }

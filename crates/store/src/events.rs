@@ -127,6 +127,8 @@ pub struct EventQuery {
     pub kind: Option<String>,
     /// Text found in the actor or the target (case-insensitive), such as a user name.
     pub who: Option<String>,
+    /// Exactly this target (a user's events on their page).
+    pub target: Option<String>,
     pub outcome: Option<Outcome>,
     /// Epoch milliseconds, inclusive.
     pub from: Option<i64>,
@@ -161,6 +163,9 @@ fn event_filter(query: &EventQuery) -> Vec<EventExpr> {
                     .escape('\\')
                     .and(events::target.is_not_null())),
         ));
+    }
+    if let Some(target) = &query.target {
+        parts.push(Box::new(events::target.assume_not_null().eq(target.clone()).and(events::target.is_not_null())));
     }
     if let Some(outcome) = query.outcome {
         parts.push(Box::new(events::outcome.eq(outcome.as_str())));

@@ -218,6 +218,39 @@ pub fn set_status(
     Ok(())
 }
 
+/// Approves a team that awaits approval, in one statement; `false` when it does not (any more).
+pub fn approve_pending(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+) -> Result<bool, StorageError> {
+    let changed = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .set((
+            teams::status.eq(TeamStatus::Approved.as_str()),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Removes a team that awaits approval (its members stay), in one statement; `false` when it
+/// does not (any more): an approved team is never removed this way.
+pub fn delete_pending(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+) -> Result<bool, StorageError> {
+    let removed = diesel::delete(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .execute(conn)?;
+    Ok(removed == 1)
+}
+
 /// Deletes a team; its members stay.
 pub fn delete(conn: &mut DbConnection, node_id: NodeId, id: &TeamId) -> Result<(), StorageError> {
     let changed = diesel::delete(teams::table)

@@ -293,6 +293,32 @@ pub fn set_status(
     Ok(())
 }
 
+/// Sets the status an administrator chooses, in one statement, leaving SCIM visibility alone:
+/// unlocking applies only to a user a SCIM client can see (one the client deleted stays locked
+/// until it provisions the user again). Returns whether the user was changed.
+pub fn set_admin_status(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &UserId,
+    status: UserStatus,
+) -> Result<bool, StorageError> {
+    let target = users::table
+        .filter(users::id.eq(id.as_str()))
+        .filter(users::node_id.eq(node_id.get()));
+    let values = (
+        users::status.eq(status.as_str()),
+        users::version.eq(users::version + 1_i64),
+        users::updated_at.eq(now_millis()),
+    );
+    let rows = match status {
+        UserStatus::Locked => diesel::update(target).set(values).execute(conn)?,
+        UserStatus::Active => diesel::update(target.filter(users::scim_visible.eq(true)))
+            .set(values)
+            .execute(conn)?,
+    };
+    Ok(rows == 1)
+}
+
 /// Removes a user for good (memberships and sessions go with it).
 pub fn delete(conn: &mut DbConnection, node_id: NodeId, id: &UserId) -> Result<(), StorageError> {
     let changed = diesel::delete(users::table)

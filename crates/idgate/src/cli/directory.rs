@@ -178,6 +178,7 @@ pub async fn list_events(store: &Store, args: EventsArgs) -> anyhow::Result<()> 
         node_id: args.node,
         kind: args.kind,
         who: args.who,
+        target: None,
         outcome: args.outcome.map(|o| match o {
             OutcomeArg::Success => Outcome::Success,
             OutcomeArg::Failure => Outcome::Failure,

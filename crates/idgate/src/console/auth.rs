@@ -262,23 +262,57 @@ enum Attempt {
     Unavailable,
 }
 
-/// Checks a name and password, counting failures (and locking out) as it goes.
+/// The name an audit event records for what was typed (bounded: the field is free text).
+fn typed_name(username: &str) -> String {
+    username.chars().take(64).collect()
+}
+
+/// Checks a name and password. The attempt is counted before the password is checked, so
+/// parallel guesses cannot get past the lock-out (see `admins::reserve_attempt`).
 async fn attempt(store: &Store, username: &str, password: String) -> Attempt {
+    if admins::AdminName::parse(username).is_err() {
+        // No account can have such a name: nothing to look up, hash or count.
+        let target = typed_name(username);
+        let _ = store
+            .run(move |c| {
+                audit(
+                    c,
+                    "admin_login",
+                    &target,
+                    Outcome::Failure,
+                    "not a user name",
+                );
+                Ok(())
+            })
+            .await;
+        return Attempt::Wrong;
+    }
     let lookup = username.to_owned();
-    let Ok(admin) = store
-        .run(move |c| admins::find_by_username(c, &lookup))
-        .await
-    else {
+    let reserved = store
+        .run(move |c| {
+            let Some(admin) = admins::find_by_username(c, &lookup)? else {
+                return Ok(None);
+            };
+            let attempt = admins::reserve_attempt(c, &admin.id)?;
+            if let admins::Attempt::LockedUntil(_) = attempt {
+                audit(
+                    c,
+                    "admin_login",
+                    &admin.username,
+                    Outcome::Failure,
+                    "locked out",
+                );
+            }
+            Ok(Some((admin, attempt)))
+        })
+        .await;
+    let Ok(found) = reserved else {
         return Attempt::Unavailable;
     };
-    let now = now_millis();
-    if let Some(until) = admin
-        .as_ref()
-        .and_then(|a| a.locked_until)
-        .filter(|u| *u > now)
-    {
-        return Attempt::Locked((until - now) / 60_000 + 1);
+    if let Some((_, admins::Attempt::LockedUntil(until))) = &found {
+        return Attempt::Locked((until - now_millis()).max(0) / 60_000 + 1);
     }
+    let admin = found.map(|(admin, _)| admin);
     // Hash even for an unknown name, so that timing does not tell which names exist.
     let phc = admin.as_ref().map(|a| a.password_hash.clone());
     let ok = web::block(move || {
@@ -291,22 +325,15 @@ async fn attempt(store: &Store, username: &str, password: String) -> Attempt {
     })
     .await
     .unwrap_or(false);
-    let target = admin
-        .as_ref()
-        .map_or_else(|| username.to_owned(), |a| a.username.clone());
     match admin {
         Some(admin) if ok => Attempt::SignedIn(admin),
         found => {
-            let id = found.map(|a| a.id);
+            let (target, detail) = match found {
+                Some(admin) => (admin.username, "wrong password"),
+                None => (typed_name(username), "unknown user name"),
+            };
             let _ = store
                 .run(move |c| {
-                    let detail = match &id {
-                        Some(id) => {
-                            admins::record_failure(c, id)?;
-                            "wrong password"
-                        }
-                        None => "unknown user name",
-                    };
                     audit(c, "admin_login", &target, Outcome::Failure, detail);
                     Ok(())
                 })
@@ -430,7 +457,14 @@ pub async fn logout(
             .unwrap_or_default()
             .as_str(),
     );
-    let _ = store.run(move |c| admins::end_session(c, &hash)).await;
+    let who = session.admin.username.clone();
+    let _ = store
+        .run(move |c| {
+            admins::end_session(c, &hash)?;
+            audit(c, "admin_logout", &who, Outcome::Success, "");
+            Ok(())
+        })
+        .await;
     let mut gone = cookie(SESSION_COOKIE, String::new(), secure(&base));
     gone.make_removal();
     HttpResponse::SeeOther()

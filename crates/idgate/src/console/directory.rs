@@ -11,7 +11,7 @@ use idgate_store::users::{self, User, UserColumn, UserListing, UserStatus};
 use idgate_store::{NodeId, Store, TeamId, UserId, nodes};
 use serde::Deserialize;
 
-use super::{Admin, Chrome, PAGE_SIZE, notice, see_other, unavailable, with_status};
+use super::{Admin, Chrome, MAX_PAGE, PAGE_SIZE, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError, Decision};
 use crate::cli::rfc3339;
 use crate::pages::render;
@@ -85,7 +85,7 @@ pub async fn users(
         Err(response) => return response,
     };
     let q = query.q.clone().unwrap_or_default().trim().to_owned();
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, MAX_PAGE);
     let filter = if q.is_empty() {
         Predicate::True
     } else {
@@ -215,7 +215,7 @@ pub async fn user(
                 c,
                 &EventQuery {
                     node_id: Some(node_id),
-                    who: Some(user.user_name.clone()),
+                    target: Some(user.user_name.clone()),
                     ..EventQuery::default()
                 },
                 0,
@@ -290,6 +290,12 @@ struct TeamRow {
     created: String,
 }
 
+struct ApprovedRow {
+    name: String,
+    members: i64,
+    created: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/teams.html")]
 struct TeamsPage<'a> {
@@ -297,7 +303,7 @@ struct TeamsPage<'a> {
     node_id: String,
     node_name: &'a str,
     pending: Vec<TeamRow>,
-    approved: Vec<TeamRow>,
+    approved: Vec<ApprovedRow>,
     approved_total: i64,
 }
 
@@ -340,7 +346,13 @@ async fn teams_page(
             let total = teams::count(c, node_id, &listing)?;
             let approved = teams::page(c, node_id, &listing, 0, 200)?
                 .into_iter()
-                .map(|t| row(c, t))
+                .map(|t| {
+                    Ok::<_, idgate_store::StorageError>(ApprovedRow {
+                        members: teams::member_count(c, &t.id)?,
+                        name: t.display_name,
+                        created: rfc3339(t.created_at),
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((pending, approved, total))
         })
@@ -412,22 +424,27 @@ pub async fn decide(
         let chrome = admin.chrome(None, Some("Tick at least one team first."));
         return teams_page(&store, &admin, node_id, chrome, StatusCode::BAD_REQUEST).await;
     }
+    let mut gone = Vec::new();
     for id in ids {
         let decided = match id.parse::<TeamId>() {
-            Ok(id) => actions::decide_team(&store, &admin.actor, Some(node_id), id, decision).await,
+            Ok(team) => {
+                actions::decide_team(&store, &admin.actor, Some(node_id), team, decision).await
+            }
             Err(why) => Err(ActionError::NotFound(why)),
         };
         match decided {
             Ok(_) => {}
-            Err(ActionError::NotFound(_)) => {
-                let chrome = admin.chrome(
-                    None,
-                    Some("A team was no longer awaiting approval (decided elsewhere or removed by the identity provider); the others were done."),
-                );
-                return teams_page(&store, &admin, node_id, chrome, StatusCode::CONFLICT).await;
-            }
+            Err(ActionError::NotFound(_)) => gone.push(id),
             Err(err) => return admin.failed(&err),
         }
+    }
+    if !gone.is_empty() {
+        let message = format!(
+            "{} team(s) were no longer awaiting approval (decided elsewhere, or removed by the identity provider) and were left as they are; any others were done.",
+            gone.len()
+        );
+        let chrome = admin.chrome(None, Some(&message));
+        return teams_page(&store, &admin, node_id, chrome, StatusCode::CONFLICT).await;
     }
     see_other(&format!("/console/nodes/{node_id}/teams?done=decided"))
 }

@@ -9,7 +9,7 @@ use idgate_store::events::{self, EventQuery, Outcome};
 use idgate_store::{NodeId, Store, nodes};
 use serde::Deserialize;
 
-use super::{Admin, Chrome, PAGE_SIZE, unavailable, with_status};
+use super::{Admin, Chrome, MAX_PAGE, PAGE_SIZE, unavailable, with_status};
 use crate::actions;
 use crate::cli::rfc3339;
 use crate::pages::render;
@@ -56,6 +56,7 @@ impl Filters {
             node_id,
             kind: text(&self.kind),
             who: text(&self.who),
+            target: None,
             outcome,
             from,
             until,
@@ -112,7 +113,7 @@ pub async fn list(
     filters: web::Query<Filters>,
 ) -> HttpResponse {
     let filters = filters.into_inner();
-    let page = filters.page.unwrap_or(1).max(1);
+    let page = filters.page.unwrap_or(1).clamp(1, MAX_PAGE);
     let (query, error) = match filters.query() {
         Ok(query) => (Some(query), None),
         Err(why) => (None, Some(why)),
@@ -185,10 +186,26 @@ pub async fn export(
         Ok(query) => query,
         Err(why) => return admin.message(StatusCode::BAD_REQUEST, "Not exported", &why),
     };
+    let actor = admin.actor.0.clone();
     let found = store
-        .run(move |c| events::search(c, &query, 0, EXPORT_LIMIT))
+        .run(move |c| {
+            let total = events::count(c, &query)?;
+            let found = events::search(c, &query, 0, EXPORT_LIMIT)?;
+            events::record(
+                c,
+                &events::NewEvent {
+                    node_id: query.node_id,
+                    kind: "events_export",
+                    actor: &actor,
+                    target: None,
+                    outcome: Outcome::Success,
+                    detail: &format!("{} of {total} event(s)", found.len()),
+                },
+            )?;
+            Ok((found, total))
+        })
         .await;
-    let found = match found {
+    let (found, total) = match found {
         Ok(found) => found,
         Err(err) => return unavailable(&err),
     };
@@ -203,5 +220,7 @@ pub async fn export(
             CONTENT_DISPOSITION,
             "attachment; filename=\"idgate-events.jsonl\"",
         ))
+        // The newest EXPORT_LIMIT only: say how many matched, so that a cut is visible.
+        .insert_header(("X-Idgate-Events-Matched", total.to_string()))
         .body(body)
 }

@@ -258,6 +258,8 @@ pub async fn create_sso(
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     csrf: String,
+    /// Ticked to confirm a rotation (the current token stops working at once).
+    confirm: Option<String>,
 }
 
 /// Generates the node's SCIM token (creating its SCIM method the first time) and shows it once.
@@ -272,8 +274,38 @@ pub async fn generate_token(
     if let Some(response) = admin.csrf_refusal(&form.csrf) {
         return response;
     }
-    let name = match store.run(move |c| nodes::get(c, node_id)).await {
-        Ok(Some(node)) => node.name,
+    let found = store
+        .run(move |c| Ok(nodes::get(c, node_id)?.map(|node| (node, scim::get(c, node_id)))))
+        .await;
+    let found = match found {
+        Ok(Some((node, Ok(method)))) => Ok(Some((node, method))),
+        Ok(Some((_, Err(err)))) | Err(err) => Err(err),
+        Ok(None) => Ok(None),
+    };
+    if let Ok(Some((_, Some(_)))) = &found
+        && form.confirm.is_none()
+    {
+        let chrome = admin.chrome(
+            None,
+            Some("Not rotated: tick the box to confirm that the current token stops working now."),
+        );
+        let blank = SsoForm::default();
+        return page(
+            &admin,
+            &store,
+            &config,
+            node_id,
+            Shown {
+                chrome,
+                rename: None,
+                form: &blank,
+                status: StatusCode::BAD_REQUEST,
+            },
+        )
+        .await;
+    }
+    let name = match found {
+        Ok(Some((node, _))) => node.name,
         Ok(None) => {
             return admin.failed(&ActionError::NotFound(format!(
                 "There is no node with id {node_id}."

@@ -158,35 +158,53 @@ pub async fn show(
     .await
 }
 
-/// The fields of the metadata upload form.
+/// The fields of the metadata upload form, and what went wrong reading it.
 #[derive(Debug, Default)]
 struct Upload {
     csrf: String,
     file: String,
     pasted: String,
+    /// Why the upload could not be read whole (the fields read before it are kept: the CSRF
+    /// token comes first, so the admin hears the reason rather than "the form expired").
+    problem: Option<String>,
 }
 
 /// Reads the multipart upload, bounded in size.
-async fn read_upload(mut payload: Multipart) -> Result<Upload, String> {
+async fn read_upload(mut payload: Multipart) -> Upload {
     let mut upload = Upload::default();
     let mut total = 0usize;
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|e| format!("the upload could not be read: {e}"))?;
+        let mut field = match field {
+            Ok(field) => field,
+            Err(e) => {
+                upload.problem = Some(format!("the upload could not be read: {e}"));
+                return upload;
+            }
+        };
         let name = field.name().unwrap_or_default().to_owned();
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| format!("the upload could not be read: {e}"))?;
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    upload.problem = Some(format!("the upload could not be read: {e}"));
+                    return upload;
+                }
+            };
             total += chunk.len();
             if total > MAX_UPLOAD {
-                return Err(format!(
+                upload.problem = Some(format!(
                     "the upload is larger than {} KiB; is it the IdP's metadata?",
                     MAX_UPLOAD / 1024
                 ));
+                return upload;
             }
             bytes.extend_from_slice(&chunk);
         }
-        let text = String::from_utf8(bytes)
-            .map_err(|_| "the metadata is not UTF-8 text; is it an XML file?".to_owned())?;
+        let Ok(text) = String::from_utf8(bytes) else {
+            upload.problem = Some("the metadata is not UTF-8 text; is it an XML file?".to_owned());
+            return upload;
+        };
         match name.as_str() {
             "csrf" => upload.csrf = text,
             "metadata_file" => upload.file = text,
@@ -194,7 +212,7 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, String> {
             _ => {}
         }
     }
-    Ok(upload)
+    upload
 }
 
 pub async fn import_idp(
@@ -206,8 +224,7 @@ pub async fn import_idp(
 ) -> HttpResponse {
     let sso_id = *path;
     let upload = read_upload(payload).await;
-    let csrf = upload.as_ref().map(|u| u.csrf.clone()).unwrap_or_default();
-    if let Some(response) = admin.csrf_refusal(&csrf) {
+    if let Some(response) = admin.csrf_refusal(&upload.csrf) {
         return response;
     }
     let again = |why: &str, pasted: String| {
@@ -229,10 +246,9 @@ pub async fn import_idp(
             .await
         }
     };
-    let upload = match upload {
-        Ok(upload) => upload,
-        Err(why) => return again(&why, String::new()).await,
-    };
+    if let Some(why) = &upload.problem {
+        return again(&format!("Not imported: {why}."), String::new()).await;
+    }
     let xml = if upload.file.trim().is_empty() {
         upload.pasted.trim()
     } else {

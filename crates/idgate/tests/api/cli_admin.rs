@@ -174,7 +174,7 @@ fn users_are_listed_locked_and_unlocked_and_teams_denied() {
         );
         assert_one_line_error(
             &idgate(cwd.path(), &env, &["team", "deny", team.id.as_str()], None),
-            "no team with id",
+            "no team awaiting approval with id",
         );
         let kinds: Vec<String> = stdout(&idgate(
             cwd.path(),

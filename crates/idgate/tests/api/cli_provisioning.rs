@@ -199,7 +199,7 @@ fn the_approval_queue_lists_and_approves_pending_teams() {
         assert_eq!(pending, serde_json::json!([]));
         assert_one_line_error(
             &idgate(cwd.path(), &env, &["team", "approve", "no-such-team"], None),
-            "no team with id no-such-team",
+            "no team awaiting approval with id no-such-team",
         );
     }
 }

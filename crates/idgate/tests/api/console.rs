@@ -221,3 +221,68 @@ async fn sign_in_needs_the_csrf_token_and_locks_out_after_repeated_failures() {
             >= 5
     );
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_get_past_the_lock_out() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        setup_admin(&app).await;
+        let guesses = (0..20).map(|i| {
+            let app = &app;
+            async move { sign_in(app, &format!("wrong password {i}")).await.status() }
+        });
+        let answers = futures_util::future::join_all(guesses).await;
+        let wrong = answers
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count();
+        let refused = answers
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(
+            (wrong, refused),
+            (
+                usize::try_from(idgate_store::admins::MAX_FAILED_LOGINS).unwrap(),
+                20 - 5
+            ),
+            "{answers:?}"
+        );
+        assert_eq!(
+            sign_in(&app, "a long enough password").await.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "the right password waits too"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_name_no_account_can_have_is_not_stored_in_full() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    setup_admin(&app).await;
+    let form = app.get("/console/login").await;
+    let csrf_cookie = cookie_of(&form, "idgate_csrf").unwrap();
+    let html = form.text().await.unwrap();
+    let csrf = between(&html, r#"name="csrf" value=""#, "\"").to_owned();
+    let long = "x".repeat(10_000);
+    let res = app
+        .client
+        .post(app.url("/console/login"))
+        .header("cookie", csrf_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", &long),
+            ("password", "p"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let events = app
+        .store
+        .run(|c| idgate_store::events::latest(c, None, 1))
+        .await
+        .unwrap();
+    assert_eq!(events[0].detail, "not a user name");
+    assert_eq!(events[0].target.as_deref().map(str::len), Some(64));
+}

@@ -325,6 +325,29 @@ async fn an_sso_method_is_set_up_from_the_console() {
             )
             .await;
         dtd.assert_form_again("DTD");
+        let huge = "x".repeat(3 * 1024 * 1024);
+        console
+            .upload(&sso, &huge, "")
+            .await
+            .assert_form_again("the upload is larger than");
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", console.csrf.clone())
+            .part(
+                "metadata_file",
+                reqwest::multipart::Part::bytes(vec![0xff, 0xfe, b'<', 0, b'x', 0])
+                    .file_name("m.xml"),
+            );
+        let utf16 = page_of(
+            app.client
+                .post(app.url(&format!("/console/sso/{sso}/idp")))
+                .header("cookie", &console.cookie)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        utf16.assert_form_again("not UTF-8");
         let imported = console.upload(&sso, JUMPCLOUD_METADATA, "").await;
         assert_eq!(
             imported.redirect(),
@@ -461,10 +484,12 @@ async fn the_scim_token_is_shown_once_and_rotation_retires_the_old_one() {
             .post(&format!("/console/nodes/{node}/scim"), &[])
             .await;
         assert_eq!(
-            app.client.get(app.url("/")).send().await.unwrap().status(),
-            StatusCode::OK
+            shown.status,
+            StatusCode::OK,
+            "no confirmation for the first token"
         );
-        let token = console.scim_token(&node).await;
+        assert_eq!(shown.body.matches("cannot be shown again").count(), 1);
+        let token = between(&shown.body, "<code id=\"scim-token\">", "<").to_owned();
         assert!(shown.body.contains(&format!("/api/rest/scim/v2/{node}")));
         let page = console.get(&format!("/console/nodes/{node}")).await;
         assert!(page.body.contains(">Pending<"), "{}", page.body);
@@ -491,8 +516,17 @@ async fn the_scim_token_is_shown_once_and_rotation_retires_the_old_one() {
         assert!(page.body.contains(">Active<"), "{}", page.body);
         assert!(!page.body.contains("last request: never"));
 
-        let rotated = console
+        console
             .post(&format!("/console/nodes/{node}/scim"), &[])
+            .await
+            .assert_form_again("tick the box to confirm that the current token stops working");
+        assert_eq!(
+            users(token.clone()).await,
+            StatusCode::OK,
+            "unconfirmed: not rotated"
+        );
+        let rotated = console
+            .post(&format!("/console/nodes/{node}/scim"), &[("confirm", "on")])
             .await;
         assert!(rotated.body.contains("The previous token no longer works"));
         let fresh = between(&rotated.body, "<code id=\"scim-token\">", "<").to_owned();
@@ -825,4 +859,157 @@ async fn the_events_export_is_json_lines_of_the_filtered_events() {
             "the export needs a session"
         );
     }
+}
+
+#[tokio::test]
+async fn a_stale_page_cannot_deny_an_approved_team_or_approve_twice() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let console = Console::sign_in(&app).await;
+        let node = console.node("Acme").await;
+        let scim = scim_of(&console, &node).await;
+        let (_, team) = scim
+            .post(
+                "/Groups",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering"}),
+            )
+            .await;
+        let id = team["id"].as_str().unwrap();
+        let queue = format!("/console/nodes/{node}/teams");
+        let approve = format!("approve:{id}");
+        assert_eq!(
+            console.post(&queue, &[("one", &approve)]).await.status,
+            StatusCode::SEE_OTHER
+        );
+        for stale in [format!("approve:{id}"), format!("deny:{id}")] {
+            let again = console.post(&queue, &[("one", &stale)]).await;
+            assert_eq!(again.status, StatusCode::CONFLICT, "{stale}");
+            assert!(again.body.contains("no longer awaiting approval"));
+        }
+        let page = console.get(&queue).await;
+        assert!(page.body.contains("Approved teams (1)"), "still approved");
+        let approvals = console_event_kinds(&app)
+            .await
+            .into_iter()
+            .filter(|k| k == "team_approved" || k == "team_denied")
+            .count();
+        assert_eq!(approvals, 1, "one decision, one event");
+
+        // A batch with one stale team does the others and says what it left.
+        let mut ids = Vec::new();
+        for name in ["A", "B"] {
+            let (_, t) = scim
+                .post(
+                    "/Groups",
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}),
+                )
+                .await;
+            ids.push(t["id"].as_str().unwrap().to_owned());
+        }
+        let batch = console
+            .post(
+                &queue,
+                &[
+                    ("team", id),
+                    ("team", &ids[0]),
+                    ("team", &ids[1]),
+                    ("decision", "approve"),
+                ],
+            )
+            .await;
+        assert_eq!(batch.status, StatusCode::CONFLICT);
+        assert!(
+            batch
+                .body
+                .contains("1 team(s) were no longer awaiting approval")
+        );
+        assert!(batch.body.contains("Approved teams (3)"), "{}", batch.body);
+    }
+}
+
+#[tokio::test]
+async fn pages_far_beyond_the_end_and_a_users_own_events() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    let console = Console::sign_in(&app).await;
+    let node = console.node("Acme").await;
+    let scim = scim_of(&console, &node).await;
+    let (_, bob) = scim.post("/Users", user("bob@acme.com")).await;
+    scim.post("/Users", user("jimbob@acme.com")).await;
+    for path in [
+        format!("/console/nodes/{node}/users?page=9223372036854775807"),
+        "/console/events?page=9223372036854775807".to_owned(),
+    ] {
+        let far = console.get(&path).await;
+        assert_eq!(far.status, StatusCode::OK, "{path}");
+        assert!(far.body.contains("page 1000000 of 1"), "{path}");
+    }
+    let page = console
+        .get(&format!(
+            "/console/nodes/{node}/users/{}",
+            bob["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        page.body.matches("user_create_provision").count(),
+        1,
+        "bob's page shows bob's events, not jimbob's"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_says_what_changed_who_signed_out_and_what_was_exported() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    let console = Console::sign_in(&app).await;
+    let node = console.node("Acme").await;
+    let sso = console.sso(&node, "JumpCloud", "acme.com").await;
+    console
+        .post(
+            &format!("/console/sso/{sso}/settings"),
+            &[
+                ("clock_skew", "180"),
+                ("require_signed", "either"),
+                ("allow_sha1", "on"),
+                ("jit", "on"),
+                ("idp_initiated", "on"),
+                ("domains", "acme.com"),
+            ],
+        )
+        .await
+        .redirect();
+    let events = app
+        .store
+        .run(|c| idgate_store::events::latest(c, None, 5))
+        .await
+        .unwrap();
+    let updated = events
+        .iter()
+        .find(|e| e.kind == "sso_method_updated")
+        .unwrap();
+    assert_eq!(updated.detail, "allow_sha1: off → on");
+
+    let export = app
+        .client
+        .get(app.url("/console/events/export"))
+        .header("cookie", &console.cookie)
+        .send()
+        .await
+        .unwrap();
+    let matched: usize = export.headers()["x-idgate-events-matched"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(export.text().await.unwrap().lines().count(), matched);
+    console.post("/console/logout", &[]).await;
+    let kinds = console_event_kinds(&app).await;
+    assert!(kinds.contains(&"events_export".to_owned()), "{kinds:?}");
+    let last = app
+        .store
+        .run(|c| idgate_store::events::latest(c, None, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (last[0].kind.as_str(), last[0].target.as_deref()),
+        ("admin_logout", Some("root"))
+    );
 }
