@@ -2,7 +2,7 @@
 //! `auth_request`, Traefik and Caddy) and `POST /logout`.
 
 use actix_web::cookie::Cookie;
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{LOCATION, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
 use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::sessions::{self, Session};
@@ -76,6 +76,15 @@ pub async fn verify(req: HttpRequest, store: web::Data<Store>) -> HttpResponse {
     }
 }
 
+/// Whether an `Origin` header names the origin of the public base URL.
+fn same_origin(origin: &[u8], base: &str) -> bool {
+    let Ok(origin) = std::str::from_utf8(origin) else {
+        return false;
+    };
+    base.strip_prefix(origin)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// `POST /logout`: ends the session and clears the cookie, then sends the browser through the
 /// IdP's single logout when the IdP has an SLO endpoint, else to `/`.
 pub async fn logout(
@@ -83,6 +92,14 @@ pub async fn logout(
     store: web::Data<Store>,
     base: web::Data<idgate_store::PublicBaseUrl>,
 ) -> HttpResponse {
+    if let Some(origin) = req.headers().get(ORIGIN)
+        && !same_origin(origin.as_bytes(), &base.0)
+    {
+        // Another site (a sibling subdomain, say) posting here: not this site's sign-out button.
+        return HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("Sign out from this site's own page.");
+    }
     let mut next = "/".to_owned();
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         let hash = token::hash(cookie.value());

@@ -35,3 +35,15 @@ pub fn delete(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
     diesel::delete(settings::table.find(key)).execute(conn)?;
     Ok(())
 }
+
+/// Removes a value if it is exactly `value`, in one statement; `true` for the one caller that
+/// removed it (a one-time token claimed by two requests at once goes to one of them).
+pub fn take(conn: &mut DbConnection, key: &str, value: &str) -> Result<bool, StorageError> {
+    let removed = diesel::delete(
+        settings::table
+            .filter(settings::key.eq(key))
+            .filter(settings::value.eq(value)),
+    )
+    .execute(conn)?;
+    Ok(removed == 1)
+}

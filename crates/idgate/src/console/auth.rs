@@ -145,15 +145,18 @@ pub async fn setup(
     let session = token::generate();
     let csrf = token::generate().token;
     let session_hash = session.hash.clone();
+    let presented_hash = token::hash(&form.token);
     let created = store
         .run(move |c| {
             idgate_store::transaction(c, |c| {
-                if admins::count(c)? > 0 {
+                // Claiming the token is the one statement two setups at once cannot both win.
+                if !settings::take(c, settings::SETUP_TOKEN_HASH, &presented_hash)?
+                    || admins::count(c)? > 0
+                {
                     return Ok(None);
                 }
                 let admin = admins::create(c, &name, &phc)
                     .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                settings::delete(c, settings::SETUP_TOKEN_HASH)?;
                 admins::create_session(
                     c,
                     &session_hash,

@@ -286,3 +286,42 @@ async fn a_name_no_account_can_have_is_not_stored_in_full() {
     assert_eq!(events[0].detail, "not a user name");
     assert_eq!(events[0].target.as_deref().map(str::len), Some(64));
 }
+
+#[tokio::test]
+async fn two_setups_at_once_make_one_administrator() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let token = idgate::console::issue_setup_token(&app.store)
+            .await
+            .unwrap()
+            .unwrap();
+        let attempts = ["first", "second", "third", "fourth"].map(|name| {
+            let (app, token) = (&app, token.clone());
+            async move {
+                app.client
+                    .post(app.url("/console/setup"))
+                    .form(&[
+                        ("token", token.as_str()),
+                        ("username", name),
+                        ("password", "a long enough password"),
+                        ("confirm", "a long enough password"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        assert_eq!(
+            answers
+                .iter()
+                .filter(|s| **s == StatusCode::SEE_OTHER)
+                .count(),
+            1,
+            "{answers:?}"
+        );
+        let admins = app.store.run(idgate_store::admins::count).await.unwrap();
+        assert_eq!(admins, 1);
+    }
+}

@@ -205,10 +205,29 @@ async fn an_idp_initiated_sign_in_creates_a_session_the_proxy_can_check() {
         assert_eq!(again.status(), StatusCode::BAD_REQUEST);
         assert_eq!(last_failure(&app).await, "replay");
 
+        let forced = app
+            .client
+            .post(app.url("/logout"))
+            .header("cookie", &cookie)
+            .header("origin", "https://evil.acme.test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            forced.status(),
+            StatusCode::FORBIDDEN,
+            "another site's form"
+        );
+        assert_eq!(
+            session_status(&app, &cookie).await,
+            StatusCode::OK,
+            "still signed in"
+        );
         let out = app
             .client
             .post(app.url("/logout"))
             .header("cookie", &cookie)
+            .header("origin", &app.address)
             .send()
             .await
             .unwrap();
