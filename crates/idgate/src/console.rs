@@ -49,7 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 middleware::DefaultHeaders::new()
                     .add((CACHE_CONTROL, "no-store"))
                     .add(("X-Frame-Options", "DENY"))
-                    .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+                    .add(("Content-Security-Policy", CONSOLE_CSP))
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("X-Content-Type-Options", "nosniff")),
             )
@@ -83,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .into()
             }))
+            .route("/assets/console.js", web::get().to(script))
             .route("", web::get().to(home::home))
             .route("/login", web::get().to(auth::login_form))
             .route("/login", web::post().to(auth::login))
@@ -110,6 +111,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/events", web::get().to(events::list))
             .route("/events/export", web::get().to(events::export)),
     );
+}
+
+/// What console pages may load and do: their own script and styles, forms posting back to the
+/// console only, never framed.
+const CONSOLE_CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The console's one script: copy buttons (`<button data-copy="element-id">`).
+const SCRIPT: &str = r#"document.addEventListener("click", function (e) {
+  var b = e.target.closest("button[data-copy]");
+  if (!b) return;
+  var text = document.getElementById(b.dataset.copy).textContent;
+  navigator.clipboard.writeText(text).then(function () { b.textContent = "Copied"; });
+});
+"#;
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(SCRIPT)
 }
 
 /// A cookie for the console: HttpOnly, SameSite=Strict, Secure under HTTPS, path `/console`.

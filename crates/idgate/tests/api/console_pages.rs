@@ -256,18 +256,35 @@ async fn nodes_are_created_and_renamed_and_mistakes_come_back_as_the_form() {
                 .body
                 .contains("There is no such page in the console.")
         );
-        let headers = app.get("/console/login").await;
-        for (name, value) in [
-            ("x-frame-options", "DENY"),
-            ("cache-control", "no-store"),
-            ("referrer-policy", "no-referrer"),
-        ] {
-            assert_eq!(headers.headers()[name], value, "{name}");
-        }
         let incomplete = console.post("/console/nodes", &[]).await;
         assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
         assert!(incomplete.body.contains("The form was incomplete"));
     }
+}
+
+#[tokio::test]
+async fn console_pages_are_never_framed_cached_or_referred() {
+    let app = spawn_app(TestDatabase::sqlite()).await;
+    let headers = app.get("/console/login").await;
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(headers.headers()[name], value, "{name}");
+    }
+    let csp = headers.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    let script = app.get("/console/assets/console.js").await;
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
 }
 
 #[tokio::test]

@@ -76,6 +76,11 @@ async fn add_sso_method(app: &App, browser: &Browser) -> String {
         format!("{}/api/rest/sso/ext_login/{sso}", app.base)
     );
     browser.screenshot("sso-urls").await;
+    // The Copy buttons run under the console's content security policy (script from 'self').
+    browser.click("button[data-copy=sp-entity-id]").await;
+    browser
+        .wait_for_text("button[data-copy=sp-entity-id]", "Copied")
+        .await;
 
     // Export Metadata: what the link gives is the SP metadata JumpCloud takes.
     let href = browser

@@ -162,6 +162,22 @@ impl Browser {
         }
     }
 
+    /// Waits until the element matching `css` reads `expected` (a script changed it, say).
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let start = Instant::now();
+        loop {
+            if self.text(css).await == expected {
+                return;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "expected `{css}` to read {expected:?} within {WAIT:?}; {}",
+                self.describe().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves the visible page as `target/screenshots/<name>.png`, and as
     /// `docs/images/<name>.png` too when `IDGATE_UPDATE_SCREENSHOTS=1`.
     pub async fn screenshot(&self, name: &str) {
