@@ -3,8 +3,8 @@
 //! is answered or expires. Redirect binding when the IdP offers it (signed when the method says
 //! so), else an auto-submitting POST form (JumpCloud's default metadata).
 
-use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use idgate_store::sso::SsoMethod;

@@ -153,13 +153,16 @@ pub fn reserve_attempt(conn: &mut DbConnection, id: &AdminId) -> Result<Attempt,
     let now = now_millis();
     let reaches_limit = admins::failed_logins.ge(MAX_FAILED_LOGINS - 1);
     let counted = diesel::update(
-        admins::table
-            .find(id.as_str())
-            .filter(admins::locked_until.is_null().or(admins::locked_until.le(now))),
+        admins::table.find(id.as_str()).filter(
+            admins::locked_until
+                .is_null()
+                .or(admins::locked_until.le(now)),
+        ),
     )
     .set((
-        admins::failed_logins.eq(case_when(reaches_limit, 0.into_sql::<Integer>())
-            .otherwise(admins::failed_logins + 1)),
+        admins::failed_logins
+            .eq(case_when(reaches_limit, 0.into_sql::<Integer>())
+                .otherwise(admins::failed_logins + 1)),
         admins::locked_until.eq(case_when(
             reaches_limit,
             Some(now + LOCKOUT_MS).into_sql::<Nullable<BigInt>>(),

@@ -165,7 +165,12 @@ fn event_filter(query: &EventQuery) -> Vec<EventExpr> {
         ));
     }
     if let Some(target) = &query.target {
-        parts.push(Box::new(events::target.assume_not_null().eq(target.clone()).and(events::target.is_not_null())));
+        parts.push(Box::new(
+            events::target
+                .assume_not_null()
+                .eq(target.clone())
+                .and(events::target.is_not_null()),
+        ));
     }
     if let Some(outcome) = query.outcome {
         parts.push(Box::new(events::outcome.eq(outcome.as_str())));
