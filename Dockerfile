@@ -1,4 +1,4 @@
-# Build: the same system packages scripts/setup installs.
+# Build: the build packages scripts/setup installs (not xmlsec1 or Chromium, which only the tests use).
 FROM rust:1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       pkg-config libssl-dev libxml2-dev libxmlsec1-dev libpq-dev libclang1-14 libclang-common-14-dev \
