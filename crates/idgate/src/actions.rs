@@ -68,19 +68,31 @@ fn record(
     )
 }
 
+/// Runs `f` in one transaction. An [`ActionError`] it answers rolls the transaction back and
+/// is handed on; a storage error fails the action.
+fn transaction<T>(
+    c: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<Result<T, ActionError>, StorageError>,
+) -> Result<Result<T, ActionError>, StorageError> {
+    let mut refused = None;
+    let done = idgate_store::transaction(c, |c| {
+        f(c)?.map_err(|why| {
+            refused = Some(why);
+            StorageError::Corrupt("the action was refused".to_owned())
+        })
+    });
+    match refused {
+        Some(why) => Ok(Err(why)),
+        None => done.map(Ok),
+    }
+}
+
 fn no_node(node_id: NodeId) -> ActionError {
     ActionError::NotFound(format!("no node with id {node_id}"))
 }
 
 fn no_sso(sso_id: SsoId) -> ActionError {
     ActionError::NotFound(format!("no SSO method with id {sso_id}"))
-}
-
-fn node_error(err: CreateNodeError) -> ActionError {
-    match err {
-        CreateNodeError::NameTaken(_) => ActionError::Invalid(err.to_string()),
-        CreateNodeError::Storage(e) => e.into(),
-    }
 }
 
 pub async fn create_node(
@@ -92,23 +104,17 @@ pub async fn create_node(
     let actor = actor.clone();
     store
         .run(move |c| {
-            let created = idgate_store::transaction(c, |c| {
-                let node = nodes::create(c, &name).map_err(|e| match e {
-                    CreateNodeError::NameTaken(n) => StorageError::Conflict { constraint: n },
-                    CreateNodeError::Storage(s) => s,
-                })?;
+            transaction(c, |c| {
+                let node = match nodes::create(c, &name) {
+                    Ok(node) => node,
+                    Err(CreateNodeError::Storage(e)) => return Err(e),
+                    Err(taken) => return Ok(Err(ActionError::Invalid(taken.to_string()))),
+                };
                 record(c, &actor, Some(node.id), "node_create", &node.name, "")?;
-                Ok(node)
-            });
-            Ok(created)
+                Ok(Ok(node))
+            })
         })
         .await?
-        .map_err(|e| match e {
-            StorageError::Conflict { constraint } => {
-                node_error(CreateNodeError::NameTaken(constraint))
-            }
-            other => other.into(),
-        })
 }
 
 pub async fn rename_node(
@@ -121,20 +127,14 @@ pub async fn rename_node(
     let actor = actor.clone();
     store
         .run(move |c| {
-            let mut taken = None;
-            let done = idgate_store::transaction(c, |c| {
+            transaction(c, |c| {
                 let Some(before) = nodes::get(c, node_id)? else {
-                    taken = Some(no_node(node_id));
-                    return Ok(());
+                    return Ok(Err(no_node(node_id)));
                 };
-                if let Err(e) = nodes::rename(c, node_id, &name) {
-                    return match e {
-                        CreateNodeError::NameTaken(_) => {
-                            taken = Some(node_error(e));
-                            Ok(())
-                        }
-                        CreateNodeError::Storage(s) => Err(s),
-                    };
+                match nodes::rename(c, node_id, &name) {
+                    Ok(()) => {}
+                    Err(CreateNodeError::Storage(e)) => return Err(e),
+                    Err(taken) => return Ok(Err(ActionError::Invalid(taken.to_string()))),
                 }
                 record(
                     c,
@@ -144,9 +144,8 @@ pub async fn rename_node(
                     name.as_str(),
                     &format!("was '{}'", before.name),
                 )
-            });
-            done?;
-            Ok(taken.map_or(Ok(()), Err))
+                .map(Ok)
+            })
         })
         .await?
 }
@@ -197,10 +196,11 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, ActionError> {
     Ok(out)
 }
 
-fn domain_error(err: DomainError) -> ActionError {
+/// A taken domain is the admin's to fix; a storage failure is not.
+fn domain_error(err: DomainError) -> Result<ActionError, StorageError> {
     match err {
-        DomainError::Taken(_) => ActionError::Invalid(err.to_string()),
-        DomainError::Storage(e) => e.into(),
+        DomainError::Taken(_) => Ok(ActionError::Invalid(err.to_string())),
+        DomainError::Storage(e) => Err(e),
     }
 }
 
@@ -243,8 +243,7 @@ pub async fn create_sso(
             if nodes::get(c, node_id)?.is_none() {
                 return Ok(Err(no_node(node_id)));
             }
-            let mut taken = None;
-            let created = idgate_store::transaction(c, |c| {
+            transaction(c, |c| {
                 let id = sso::create(
                     c,
                     &sso::NewSsoMethod {
@@ -266,8 +265,7 @@ pub async fn create_sso(
                     )?;
                 }
                 if let Err(e) = sso::set_domains(c, id, &domains) {
-                    taken = Some(domain_error(e));
-                    return Err(StorageError::Corrupt(String::new()));
+                    return domain_error(e).map(Err);
                 }
                 record(
                     c,
@@ -277,13 +275,8 @@ pub async fn create_sso(
                     &id.to_string(),
                     &name,
                 )?;
-                Ok(id)
-            });
-            match (created, taken) {
-                (Ok(id), _) => Ok(Ok(id)),
-                (Err(_), Some(why)) => Ok(Err(why)),
-                (Err(e), None) => Err(e),
-            }
+                Ok(Ok(id))
+            })
         })
         .await?
 }
@@ -365,14 +358,12 @@ pub async fn update_sso(
             let Some(method) = sso::get(c, sso_id)? else {
                 return Ok(Err(no_sso(sso_id)));
             };
-            let mut taken = None;
-            let done = idgate_store::transaction(c, |c| {
+            transaction(c, |c| {
                 sso::update_settings(c, sso_id, &change)?;
                 if let Some(domains) = &domains
                     && let Err(e) = sso::set_domains(c, sso_id, domains)
                 {
-                    taken = Some(domain_error(e));
-                    return Err(StorageError::Corrupt(String::new()));
+                    return domain_error(e).map(Err);
                 }
                 let after =
                     sso::get(c, sso_id)?.ok_or(StorageError::NotFound { what: "SSO method" })?;
@@ -384,12 +375,8 @@ pub async fn update_sso(
                     &sso_id.to_string(),
                     &settings_diff(&method, &after),
                 )
-            });
-            match (done, taken) {
-                (Ok(()), _) => Ok(Ok(())),
-                (Err(_), Some(why)) => Ok(Err(why)),
-                (Err(e), None) => Err(e),
-            }
+                .map(Ok)
+            })
         })
         .await?
 }
@@ -649,17 +636,15 @@ pub async fn set_user_status(
     let actor = actor.clone();
     store
         .run(move |c| {
-            let mut refused = None;
-            let done = idgate_store::transaction(c, |c| {
+            transaction(c, |c| {
                 if !users::set_admin_status(c, node_id, &user_id, status)? {
-                    refused = Some(match users::get(c, node_id, &user_id)? {
+                    return Ok(Err(match users::get(c, node_id, &user_id)? {
                         None => ActionError::NotFound("no such user".to_owned()),
                         Some(user) => ActionError::Invalid(format!(
                             "{} was removed by the identity provider (SCIM) and stays locked; it is unlocked when the identity provider provisions it again",
                             user.user_name
                         )),
-                    });
-                    return Ok(());
+                    }));
                 }
                 if status == UserStatus::Locked {
                     idgate_store::sessions::delete_for_user(c, &user_id)?;
@@ -678,9 +663,8 @@ pub async fn set_user_status(
                     &name,
                     "",
                 )
-            });
-            done?;
-            Ok(refused.map_or(Ok(()), Err))
+                .map(Ok)
+            })
         })
         .await?
 }
