@@ -209,9 +209,12 @@ fn resolve_user(
     }
     let login = email.clone().unwrap_or_else(|| verified.name_id.clone());
     let by_name_id = users::find_by_login(c, method.node_id, &verified.name_id)?;
+    // JumpCloud's usual NameID is the email itself: the same lookup once is enough.
     let by_email = match &email {
-        Some(address) => users::find_by_login(c, method.node_id, address)?,
-        None => None,
+        Some(address) if !address.eq_ignore_ascii_case(&verified.name_id) => {
+            users::find_by_login(c, method.node_id, address)?
+        }
+        _ => None,
     };
     if let (Some(named), Some(mailed)) = (&by_name_id, &by_email)
         && named.id != mailed.id
