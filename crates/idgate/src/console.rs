@@ -310,13 +310,11 @@ fn unavailable(err: &impl std::fmt::Display) -> HttpResponse {
     )
 }
 
-/// A page that must not be kept by the browser or a proxy (it shows a secret).
-fn no_store(mut response: HttpResponse) -> HttpResponse {
-    response.headers_mut().insert(
-        CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    response
+/// A form that only confirms an action (a ticked box, `confirm`) besides its CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+    confirm: Option<String>,
 }
 
 /// The success notices a redirect can ask a page to show (`?done=…`).

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use idgate_store::{Store, sessions, teams, token};
+use idgate_store::Store;
 
 use crate::config::Config;
 
@@ -38,26 +38,15 @@ pub fn render(page: &impl Template) -> HttpResponse {
 
 /// The user of the request's sign-in session, if it is live and the account is active.
 async fn signed_in(req: &HttpRequest, store: &Store) -> Option<SignedIn> {
-    let hash = token::hash(req.cookie(idgate_saml::acs::SESSION_COOKIE)?.value());
-    let found = store
-        .run(move |c| {
-            let Some(session) = sessions::get(c, &hash)?.filter(|s| s.user_active) else {
-                return Ok(None);
-            };
-            let teams = teams::approved_teams_of_user(c, &session.user_id)?;
-            Ok(Some(SignedIn {
-                name: session
-                    .display_name
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or(session.user_name),
-                email: session.email,
-                teams,
-            }))
-        })
-        .await;
-    found.unwrap_or_else(|err| {
-        tracing::error!(error = %err, "cannot read the sign-in session");
-        None
+    // A storage failure is logged there; the start page then shows the signed-out view.
+    let (session, teams) = idgate_saml::session::current(req, store).await.ok()??;
+    Some(SignedIn {
+        name: session
+            .display_name
+            .filter(|d| !d.is_empty())
+            .unwrap_or(session.user_name),
+        email: session.email,
+        teams,
     })
 }
 

@@ -124,7 +124,7 @@ pub async fn start(
     }
     let mut response = send(&method, &authn, &destination, redirect, relay.as_deref());
     if let Some(token) = browser
-        && response.status().is_success() | response.status().is_redirection()
+        && (response.status().is_success() || response.status().is_redirection())
     {
         let cookie = Cookie::build(BROWSER_COOKIE, token)
             .path("/")

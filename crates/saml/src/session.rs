@@ -11,8 +11,9 @@ use serde_json::json;
 
 use crate::acs::SESSION_COOKIE;
 
-/// The live session of the request's cookie, with the user's teams.
-async fn current(
+/// The live session of the request's cookie (an active user's), with the user's approved teams;
+/// on a storage failure, the 503 to answer (already logged).
+pub async fn current(
     req: &HttpRequest,
     store: &Store,
 ) -> Result<Option<(Session, Vec<String>)>, HttpResponse> {

@@ -81,6 +81,19 @@ impl TestIdp {
 }
 
 impl TestIdp {
+    /// What importing this IdP's metadata stores: its entity id and certificate, sign-in by
+    /// HTTP-POST at `https://idp.example.test/sso`, no single logout.
+    pub fn settings(&self) -> idgate_store::sso::IdpSettings {
+        idgate_store::sso::IdpSettings {
+            entity_id: IDP_ENTITY.into(),
+            metadata_xml: String::new(),
+            sso_post_url: Some("https://idp.example.test/sso".into()),
+            sso_redirect_url: None,
+            slo_url: None,
+            certs: vec![self.cert_pem.clone()],
+        }
+    }
+
     /// The throw-away private key (PEM), for signing Redirect-binding query strings.
     pub fn key_pem(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("test-idp-key.pem")).unwrap()

@@ -127,7 +127,7 @@ pub fn base_url(req: &HttpRequest, node: NodeId) -> String {
             },
             |b| b.0.clone(),
         );
-    format!("{public}{}/{node}", crate::SCIM_PREFIX)
+    crate::node_base_url(&public, node)
 }
 
 /// `filter`, paging, sorting and projection, from a query string or a `.search` body.

@@ -24,6 +24,11 @@ pub use error::{ScimError, ScimType};
 /// The path prefix of every SCIM endpoint.
 pub const SCIM_PREFIX: &str = "/api/rest/scim/v2";
 
+/// A node's SCIM base URL under idgate's public base URL (what the IdP is given).
+pub fn node_base_url(public_base: &str, node: idgate_store::NodeId) -> String {
+    format!("{public_base}{SCIM_PREFIX}/{node}")
+}
+
 /// Mounts the SCIM scope. A known path asked with a method it does not serve answers 405;
 /// anything else under the prefix answers 404; both with RFC 7644 error bodies.
 pub fn configure(cfg: &mut web::ServiceConfig) {

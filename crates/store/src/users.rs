@@ -29,7 +29,7 @@ pub enum Provenance {
 }
 
 impl UserStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             UserStatus::Active => "active",
             UserStatus::Locked => "locked",
@@ -439,6 +439,37 @@ pub struct UserListing {
     /// Only users a SCIM client can see (not deleted by one).
     pub scim_visible_only: bool,
     pub sort: Option<(UserColumn, Direction)>,
+}
+
+impl UserListing {
+    /// An admin's search: every user (those a SCIM client deleted too) whose user name, email,
+    /// names or external id contain `text`, ignoring case; all of them when `text` is blank.
+    /// By user name.
+    pub fn search(text: &str) -> Self {
+        let text = text.trim();
+        let filter = if text.is_empty() {
+            Predicate::True
+        } else {
+            Predicate::Or(
+                [
+                    UserColumn::UserName,
+                    UserColumn::Email,
+                    UserColumn::DisplayName,
+                    UserColumn::GivenName,
+                    UserColumn::FamilyName,
+                    UserColumn::ExternalId,
+                ]
+                .into_iter()
+                .map(|column| Predicate::Cmp(column, Op::Co, Value::Text(text.to_owned())))
+                .collect(),
+            )
+        };
+        UserListing {
+            filter,
+            scim_visible_only: false,
+            sort: Some((UserColumn::UserName, Direction::Ascending)),
+        }
+    }
 }
 
 /// How many users match.

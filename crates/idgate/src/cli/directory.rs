@@ -3,8 +3,7 @@
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use idgate_store::events::{self, EventQuery, Outcome};
-use idgate_store::predicate::{Direction, Op, Predicate, Value};
-use idgate_store::users::{self, User, UserColumn, UserListing, UserStatus};
+use idgate_store::users::{self, User, UserListing, UserStatus};
 use idgate_store::{NodeId, Store, UserId};
 use serde_json::json;
 
@@ -112,30 +111,7 @@ async fn list(
     search: Option<String>,
     output: &Output,
 ) -> anyhow::Result<()> {
-    let filter = match search
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-    {
-        None => Predicate::True,
-        Some(q) => Predicate::Or(
-            [
-                UserColumn::UserName,
-                UserColumn::Email,
-                UserColumn::DisplayName,
-                UserColumn::GivenName,
-                UserColumn::FamilyName,
-                UserColumn::ExternalId,
-            ]
-            .into_iter()
-            .map(|column| Predicate::Cmp(column, Op::Co, Value::Text(q.clone())))
-            .collect(),
-        ),
-    };
-    let listing = UserListing {
-        filter,
-        scim_visible_only: false,
-        sort: Some((UserColumn::UserName, Direction::Ascending)),
-    };
+    let listing = UserListing::search(search.as_deref().unwrap_or_default());
     let found = store
         .run(move |c| {
             if idgate_store::nodes::get(c, node_id)?.is_none() {
@@ -145,14 +121,10 @@ async fn list(
         })
         .await?
         .ok_or_else(|| anyhow!("no node with id {node_id}"))?;
-    let status = |u: &User| match u.status {
-        UserStatus::Active => "active",
-        UserStatus::Locked => "locked",
-    };
     if output.json {
         let rows: Vec<_> = found
             .iter()
-            .map(|u| json!({"id": u.id, "user_name": u.user_name, "email": u.email, "status": status(u), "provenance": u.provenance.as_str(), "created": rfc3339(u.created_at)}))
+            .map(|u| json!({"id": u.id, "user_name": u.user_name, "email": u.email, "status": u.status.as_str(), "provenance": u.provenance.as_str(), "created": rfc3339(u.created_at)}))
             .collect();
         println!("{}", serde_json::Value::Array(rows));
     } else if found.is_empty() {
@@ -163,7 +135,7 @@ async fn list(
             println!(
                 "{:<38} {:<7} {:<6} {}",
                 u.id,
-                status(u),
+                u.status.as_str(),
                 u.provenance.as_str(),
                 u.user_name
             );

@@ -67,10 +67,6 @@ pub enum TeamCommand {
     },
 }
 
-fn scim_base(config: &Config, node: NodeId) -> String {
-    format!("{}{}/{node}", config.base_url, idgate_scim::SCIM_PREFIX)
-}
-
 /// Generates (or rotates) a node's token and prints it once.
 async fn enable(
     store: &Store,
@@ -79,7 +75,7 @@ async fn enable(
     output: &Output,
 ) -> anyhow::Result<()> {
     let (token, change) = actions::generate_scim_token(store, &Actor::cli(), node_id).await?;
-    let base_url = scim_base(config, node_id);
+    let base_url = idgate_scim::node_base_url(&config.base_url, node_id);
     if output.json {
         println!(
             "{}",
@@ -105,7 +101,7 @@ pub async fn scim(store: &Store, config: &Config, cmd: ScimCommand) -> anyhow::R
                 .ok_or_else(|| {
                     anyhow!("node {node_id} has no SCIM method: run `idgate scim enable {node_id}`")
                 })?;
-            let base_url = scim_base(config, node_id);
+            let base_url = idgate_scim::node_base_url(&config.base_url, node_id);
             let last = method.last_used_at.map(rfc3339);
             if output.json {
                 println!(

@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use idgate_store::events::{self, Event, EventQuery};
-use idgate_store::predicate::{Op, Predicate, Value};
+use idgate_store::predicate::Predicate;
 use idgate_store::teams::{self, TeamColumn, TeamListing, TeamStatus};
-use idgate_store::users::{self, User, UserColumn, UserListing, UserStatus};
+use idgate_store::users::{self, User, UserListing, UserStatus};
 use idgate_store::{NodeId, Store, TeamId, UserId, nodes};
 use serde::Deserialize;
 
@@ -15,13 +15,6 @@ use super::{Admin, Chrome, MAX_PAGE, PAGE_SIZE, notice, see_other, unavailable, 
 use crate::actions::{self, ActionError, Decision};
 use crate::cli::rfc3339;
 use crate::pages::render;
-
-fn status_label(status: UserStatus) -> &'static str {
-    match status {
-        UserStatus::Active => "active",
-        UserStatus::Locked => "locked",
-    }
-}
 
 struct UserRow {
     id: String,
@@ -86,27 +79,7 @@ pub async fn users(
     };
     let q = query.q.clone().unwrap_or_default().trim().to_owned();
     let page = query.page.unwrap_or(1).clamp(1, MAX_PAGE);
-    let filter = if q.is_empty() {
-        Predicate::True
-    } else {
-        let text = |column| Predicate::Cmp(column, Op::Co, Value::Text(q.clone()));
-        Predicate::Or(vec![
-            text(UserColumn::UserName),
-            text(UserColumn::Email),
-            text(UserColumn::DisplayName),
-            text(UserColumn::GivenName),
-            text(UserColumn::FamilyName),
-            text(UserColumn::ExternalId),
-        ])
-    };
-    let listing = UserListing {
-        filter,
-        scim_visible_only: false,
-        sort: Some((
-            UserColumn::UserName,
-            idgate_store::predicate::Direction::Ascending,
-        )),
-    };
+    let listing = UserListing::search(&q);
     let found = store
         .run(move |c| {
             let total = users::count(c, node_id, &listing)?;
@@ -127,7 +100,7 @@ pub async fn users(
             user_name: u.user_name.clone(),
             name: display_name(u),
             email: u.email.clone().unwrap_or_default(),
-            status: status_label(u.status),
+            status: u.status.as_str(),
             provenance: u.provenance.as_str(),
             teams: memberships
                 .iter()
@@ -162,10 +135,7 @@ fn event_row(e: &Event) -> EventRow {
         at: rfc3339(e.at),
         kind: e.kind.clone(),
         actor: e.actor.clone(),
-        outcome: match e.outcome {
-            events::Outcome::Success => "success",
-            events::Outcome::Failure => "failure",
-        },
+        outcome: e.outcome.as_str(),
         detail: e.detail.clone(),
     }
 }
@@ -239,7 +209,7 @@ pub async fn user(
         node_id: node_id.to_string(),
         node_name: &name,
         name: display_name(&user),
-        status: status_label(user.status),
+        status: user.status.as_str(),
         attributes,
         teams,
         events: recent.iter().map(event_row).collect(),

@@ -100,13 +100,6 @@ struct EventsPage<'a> {
     link: String,
 }
 
-fn outcome_label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Success => "success",
-        Outcome::Failure => "failure",
-    }
-}
-
 pub async fn list(
     admin: Admin,
     store: web::Data<Store>,
@@ -151,7 +144,7 @@ pub async fn list(
             kind: e.kind,
             actor: e.actor,
             target: e.target.unwrap_or_default(),
-            outcome: outcome_label(e.outcome),
+            outcome: e.outcome.as_str(),
             detail: e.detail,
         })
         .collect();

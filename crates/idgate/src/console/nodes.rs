@@ -8,7 +8,7 @@ use idgate_store::{NodeId, Store, nodes, scim, sso, teams};
 use serde::Deserialize;
 
 use super::home::scim_label;
-use super::{Admin, Chrome, Done, no_store, notice, see_other, unavailable, with_status};
+use super::{Admin, Chrome, ConfirmForm, Done, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError, NewSso};
 use crate::cli::rfc3339;
 use crate::config::Config;
@@ -63,10 +63,6 @@ struct TokenPage<'a> {
     base_url: &'a str,
     token: &'a str,
     rotated: bool,
-}
-
-pub(super) fn scim_base(config: &Config, node: NodeId) -> String {
-    format!("{}{}/{node}", config.base_url, idgate_scim::SCIM_PREFIX)
 }
 
 struct Loaded {
@@ -138,7 +134,7 @@ async fn page(
                 rename: shown.rename.unwrap_or(&loaded.node.name),
                 sso: loaded.sso,
                 scim: loaded.scim,
-                scim_base: scim_base(config, node_id),
+                scim_base: idgate_scim::node_base_url(&config.base_url, node_id),
                 pending_teams: loaded.pending_teams,
                 form: shown.form,
             }),
@@ -255,20 +251,13 @@ pub async fn create_sso(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
-    csrf: String,
-    /// Ticked to confirm a rotation (the current token stops working at once).
-    confirm: Option<String>,
-}
-
 /// Generates the node's SCIM token (creating its SCIM method the first time) and shows it once.
 pub async fn generate_token(
     admin: Admin,
     store: web::Data<Store>,
     config: web::Data<Config>,
     path: web::Path<NodeId>,
-    form: web::Form<TokenForm>,
+    form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
     let node_id = *path;
     if let Some(response) = admin.csrf_refusal(&form.csrf) {
@@ -314,14 +303,14 @@ pub async fn generate_token(
         Err(err) => return unavailable(&err),
     };
     match actions::generate_scim_token(&store, &admin.actor, node_id).await {
-        Ok((token, change)) => no_store(render(&TokenPage {
+        Ok((token, change)) => render(&TokenPage {
             chrome: admin.chrome(None, None),
             id: node_id.to_string(),
             name: &name,
-            base_url: &scim_base(&config, node_id),
+            base_url: &idgate_scim::node_base_url(&config.base_url, node_id),
             token: &token,
             rotated: change == TokenChange::Rotated,
-        })),
+        }),
         Err(err) => admin.failed(&err),
     }
 }

@@ -11,7 +11,7 @@ use idgate_store::sso::{self, RequireSigned, SettingsChange, SsoMethod};
 use idgate_store::{SsoId, Store};
 use serde::Deserialize;
 
-use super::{Admin, Chrome, Done, notice, see_other, unavailable, with_status};
+use super::{Admin, Chrome, ConfirmForm, Done, notice, see_other, unavailable, with_status};
 use crate::actions::{self, ActionError};
 use crate::config::Config;
 use crate::pages::render;
@@ -308,12 +308,6 @@ pub async fn settings(
         }
         Err(err) => admin.failed(&err),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ConfirmForm {
-    csrf: String,
-    confirm: Option<String>,
 }
 
 pub async fn rotate(

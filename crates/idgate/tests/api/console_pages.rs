@@ -144,6 +144,18 @@ impl<'a> Console<'a> {
     }
 }
 
+/// Creates a team through SCIM (it awaits approval); returns its id.
+async fn team_of(scim: &Scim<'_>, name: &str) -> String {
+    let (status, team) = scim
+        .post(
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    team["id"].as_str().unwrap().to_owned()
+}
+
 /// The SSO method as stored.
 async fn sso_method(app: &TestApp, sso: &str) -> idgate_store::sso::SsoMethod {
     let id = sso.parse().unwrap();
@@ -692,13 +704,7 @@ async fn pending_teams_are_approved_or_denied_one_or_many_at_once() {
         let scim = scim_of(&console, &node).await;
         let mut ids = Vec::new();
         for name in ["Engineering", "Sales", "Support", "Spam"] {
-            let (_, team) = scim
-                .post(
-                    "/Groups",
-                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}),
-                )
-                .await;
-            ids.push(team["id"].as_str().unwrap().to_owned());
+            ids.push(team_of(&scim, name).await);
         }
         let queue = format!("/console/nodes/{node}/teams");
         let page = console.get(&queue).await;
@@ -885,13 +891,7 @@ async fn a_stale_page_cannot_deny_an_approved_team_or_approve_twice() {
         let console = Console::sign_in(&app).await;
         let node = console.node("Acme").await;
         let scim = scim_of(&console, &node).await;
-        let (_, team) = scim
-            .post(
-                "/Groups",
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering"}),
-            )
-            .await;
-        let id = team["id"].as_str().unwrap();
+        let id = &team_of(&scim, "Engineering").await;
         let queue = format!("/console/nodes/{node}/teams");
         let approve = format!("approve:{id}");
         assert_eq!(
@@ -915,13 +915,7 @@ async fn a_stale_page_cannot_deny_an_approved_team_or_approve_twice() {
         // A batch with one stale team does the others and says what it left.
         let mut ids = Vec::new();
         for name in ["A", "B"] {
-            let (_, t) = scim
-                .post(
-                    "/Groups",
-                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}),
-                )
-                .await;
-            ids.push(t["id"].as_str().unwrap().to_owned());
+            ids.push(team_of(&scim, name).await);
         }
         let batch = console
             .post(

@@ -73,7 +73,7 @@ async fn set_idp_endpoints(
 
 /// Adds a node and an SSO method whose IdP is `idp` to a running app.
 async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
-    let cert = idp.cert_pem.clone();
+    let settings = idp.settings();
     app.store
         .run(move |c| {
             let node = nodes::create(c, &nodes::NodeName::parse("acme").unwrap())
@@ -89,18 +89,7 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
                     sp_cert_pem: &sp.cert_pem,
                 },
             )?;
-            sso::set_idp(
-                c,
-                id,
-                &sso::IdpSettings {
-                    entity_id: IDP_ENTITY.into(),
-                    metadata_xml: String::new(),
-                    sso_post_url: Some("https://idp.example.test/sso".into()),
-                    sso_redirect_url: None,
-                    slo_url: None,
-                    certs: vec![cert],
-                },
-            )?;
+            sso::set_idp(c, id, &settings)?;
             sso::update_settings(
                 c,
                 id,

@@ -2,7 +2,7 @@
 //! Console posts a signed response), the landing page, signing out, and the refusal page.
 
 use idgate::actions::{self, Actor, NewSso};
-use idgate_saml::testing::{Claims, IDP_ENTITY, TestIdp, signed_response};
+use idgate_saml::testing::{Claims, TestIdp, signed_response};
 use idgate_store::users::UserStatus;
 use idgate_store::{SsoId, sso};
 
@@ -27,21 +27,10 @@ async fn method_for(app: &App, idp: &TestIdp) -> SsoId {
     )
     .await
     .unwrap();
-    let cert = idp.cert_pem.clone();
+    let settings = idp.settings();
     app.store
         .run(move |c| {
-            sso::set_idp(
-                c,
-                sso_id,
-                &sso::IdpSettings {
-                    entity_id: IDP_ENTITY.into(),
-                    metadata_xml: String::new(),
-                    sso_post_url: Some("https://idp.example.test/sso".into()),
-                    sso_redirect_url: None,
-                    slo_url: None,
-                    certs: vec![cert],
-                },
-            )?;
+            sso::set_idp(c, sso_id, &settings)?;
             sso::update_settings(
                 c,
                 sso_id,
