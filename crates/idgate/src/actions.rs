@@ -7,9 +7,11 @@ use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::nodes::{self, CreateNodeError, Node, NodeName};
 use idgate_store::scim::TokenChange;
 use idgate_store::sso::{self, DomainError, SettingsChange};
-use idgate_store::teams;
 use idgate_store::users::{self, UserStatus};
-use idgate_store::{DbConnection, NodeId, SsoId, StorageError, Store, TeamId, UserId, events};
+use idgate_store::{
+    DbConnection, EmailDomain, NodeId, SsoId, StorageError, Store, TeamId, UserId, events,
+};
+use idgate_store::{links, teams};
 
 /// Why an action did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -161,34 +163,14 @@ pub struct NewSso {
     pub jit: Option<bool>,
 }
 
-/// Whether `domain` looks like an email domain such as `acme.com`.
-pub fn valid_domain(domain: &str) -> bool {
-    let d = domain.trim().trim_start_matches('@');
-    let labels: Vec<&str> = d.split('.').collect();
-    d.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
 /// Splits a list of domains typed by an admin (commas, spaces or new lines) and checks each.
-pub fn parse_domains(raw: &str) -> Result<Vec<String>, ActionError> {
-    let mut out: Vec<String> = Vec::new();
-    for domain in raw.split(|c: char| c == ',' || c.is_whitespace()) {
-        let d = domain.trim().trim_start_matches('@').to_ascii_lowercase();
-        if d.is_empty() {
-            continue;
-        }
-        if !valid_domain(&d) {
-            return Err(ActionError::Invalid(format!(
-                "'{domain}' is not an email domain such as acme.com"
-            )));
-        }
+pub fn parse_domains(raw: &str) -> Result<Vec<EmailDomain>, ActionError> {
+    let mut out: Vec<EmailDomain> = Vec::new();
+    for domain in raw
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+    {
+        let d = EmailDomain::parse(domain).map_err(ActionError::Invalid)?;
         if !out.contains(&d) {
             out.push(d);
         }
@@ -328,7 +310,7 @@ pub async fn update_sso(
     actor: &Actor,
     sso_id: SsoId,
     change: SettingsChange,
-    domains: Option<Vec<String>>,
+    domains: Option<Vec<EmailDomain>>,
 ) -> Result<(), ActionError> {
     if let Some(skew) = change.clock_skew_secs
         && !(0..=600).contains(&skew)
@@ -415,8 +397,8 @@ fn settings_diff(before: &sso::SsoMethod, after: &sso::SsoMethod) -> String {
         ),
         (
             "domains",
-            before.domains.join(", "),
-            after.domains.join(", "),
+            before.domains_joined(", "),
+            after.domains_joined(", "),
         ),
         (
             "email_attribute",
@@ -461,12 +443,7 @@ pub async fn add_domains(
         .domains;
     let mut all = current;
     for d in added {
-        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
-        if !valid_domain(&d) {
-            return Err(ActionError::Invalid(format!(
-                "'{d}' is not an email domain such as acme.com"
-            )));
-        }
+        let d = EmailDomain::parse(&d).map_err(ActionError::Invalid)?;
         if !all.contains(&d) {
             all.push(d);
         }
@@ -664,6 +641,42 @@ pub async fn set_user_status(
                     "",
                 )
                 .map(Ok)
+            })
+        })
+        .await?
+}
+
+/// Removes a user's identity link of an SSO method: the next sign-in through that method links
+/// again (by the rules for an unlinked account). Returns the NameID that was linked.
+pub async fn unlink_identity(
+    store: &Store,
+    actor: &Actor,
+    node_id: NodeId,
+    user_id: UserId,
+    sso_id: SsoId,
+) -> Result<String, ActionError> {
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            transaction(c, |c| {
+                let Some(user) = users::get(c, node_id, &user_id)? else {
+                    return Ok(Err(ActionError::NotFound("no such user".to_owned())));
+                };
+                let Some(link) = links::delete(c, sso_id, &user_id)? else {
+                    return Ok(Err(ActionError::NotFound(format!(
+                        "{} has no identity link of the SSO method {sso_id}",
+                        user.user_name
+                    ))));
+                };
+                record(
+                    c,
+                    &actor,
+                    Some(node_id),
+                    "identity_unlinked",
+                    &user.user_name,
+                    &format!("SSO method {sso_id}, NameID {}", link.name_id),
+                )?;
+                Ok(Ok(link.name_id))
             })
         })
         .await?

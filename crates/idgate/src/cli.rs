@@ -59,7 +59,7 @@ pub enum Command {
     /// SAML tools.
     #[command(subcommand)]
     Saml(sso::SamlCommand),
-    /// A node's users: list, lock, unlock.
+    /// A node's users: list, lock, unlock, identity links.
     #[command(subcommand)]
     User(directory::UserCommand),
     /// Print audit events, newest first, as JSON lines (filters as in the console).

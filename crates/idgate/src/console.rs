@@ -9,6 +9,7 @@ mod auth;
 mod directory;
 mod events;
 mod home;
+mod links;
 mod nodes;
 mod sso;
 
@@ -100,6 +101,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/nodes/{node}/users/{user}/status",
                 web::post().to(directory::set_status),
+            )
+            .route(
+                "/nodes/{node}/users/{user}/unlink",
+                web::post().to(links::unlink),
             )
             .route("/nodes/{node}/teams", web::get().to(directory::teams))
             .route("/nodes/{node}/teams", web::post().to(directory::decide))
@@ -333,6 +338,9 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "sso-deleted" => "SSO method deleted.",
         "locked" => "User locked; their sessions were ended.",
         "unlocked" => "User unlocked.",
+        "unlinked" => {
+            "Identity link removed. The next sign-in through that SSO method links the account again, if the method may take it."
+        }
         "decided" => "Done.",
         _ => return None,
     })

@@ -8,7 +8,6 @@ pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod console;
-pub mod login;
 pub mod ops;
 pub mod pages;
 pub mod password;

@@ -13,7 +13,7 @@ use tracing_actix_web::TracingLogger;
 use openssl::ssl::SslAcceptorBuilder;
 
 use crate::config::{Config, Tls, default_base_url};
-use crate::{console, login, ops, pages, tls};
+use crate::{console, ops, pages, tls};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -177,7 +177,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::index))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
-        .route("/login", web::get().to(login::login))
         .configure(console::configure)
         .configure(idgate_saml::configure)
         .configure(idgate_scim::configure);

@@ -7,19 +7,21 @@
 //! logged and audited (`sso_login_failed`) with its rule; the browser gets a plain page.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::sso::SsoMethod;
-use idgate_store::users::{self, Provenance, User, UserFields, UserStatus};
 use idgate_store::{
     DbConnection, PublicBaseUrl, SsoId, StorageError, Store, events, saml_state, sessions, token,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use crate::identity::{self, Asserted};
 use crate::validate::{self, Expectations, Rejection, Verified};
+
+pub(crate) mod failure;
+
+use failure::Failure;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "idgate_session";
@@ -34,262 +36,8 @@ pub struct AcsForm {
     relay_state: Option<String>,
 }
 
-/// Why a sign-in did not happen.
-#[derive(Debug)]
-enum Failure {
-    Rejected(Rejection),
-    NotConfigured,
-    Locked(String),
-    NoAccount(String),
-    /// The NameID and the email attribute name two different existing users.
-    IdentityConflict {
-        name_id: String,
-        email: String,
-    },
-    /// An address outside the method's reserved email domains.
-    OutsideDomains(String),
-    /// The response answers a request that another browser started (login CSRF).
-    OtherBrowser,
-}
-
-impl Failure {
-    fn code(&self) -> &'static str {
-        match self {
-            Failure::Rejected(r) => r.code(),
-            Failure::NotConfigured => "not_configured",
-            Failure::Locked(_) => "locked",
-            Failure::NoAccount(_) => "no_account",
-            Failure::IdentityConflict { .. } => "identity_conflict",
-            Failure::OutsideDomains(_) => "domain",
-            Failure::OtherBrowser => "other_browser",
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Failure::Rejected(r) => r.to_string(),
-            Failure::NotConfigured => "the SSO method has no imported IdP metadata".to_owned(),
-            Failure::Locked(user) => format!("the account {user} is locked"),
-            Failure::NoAccount(user) => {
-                format!("no account for {user} and JIT provisioning is off")
-            }
-            Failure::IdentityConflict { name_id, email } => {
-                format!("the NameID {name_id} and the email {email} are two different accounts")
-            }
-            Failure::OutsideDomains(address) => {
-                format!("{address} is outside the SSO method's reserved email domains")
-            }
-            Failure::OtherBrowser => {
-                "the response answers a sign-in that another browser started".to_owned()
-            }
-        }
-    }
-
-    fn page(&self) -> HttpResponse {
-        let (status, text) = match self {
-            Failure::Rejected(_) => (
-                StatusCode::BAD_REQUEST,
-                "Sign-in failed: the identity provider's answer could not be accepted. Start again from your identity provider, and tell your administrator if it keeps failing.",
-            ),
-            Failure::NotConfigured => (
-                StatusCode::BAD_REQUEST,
-                "Sign-in is not set up for this SSO method yet. Your administrator must import the identity provider's metadata.",
-            ),
-            Failure::Locked(_) => (
-                StatusCode::FORBIDDEN,
-                "Your account is locked. Ask your administrator to unlock it.",
-            ),
-            Failure::NoAccount(_) => (
-                StatusCode::FORBIDDEN,
-                "You have no account here yet. Ask your administrator to give you access.",
-            ),
-            Failure::OtherBrowser => (
-                StatusCode::BAD_REQUEST,
-                "Sign-in failed: it was started in another browser or window. Start again from the sign-in page.",
-            ),
-            Failure::IdentityConflict { .. } | Failure::OutsideDomains(_) => (
-                StatusCode::FORBIDDEN,
-                "Sign-in failed: the identity provider named an account that cannot sign in this way. Tell your administrator.",
-            ),
-        };
-        let page = RefusedPage {
-            heading: match self {
-                Failure::NotConfigured => "Sign-in is not set up",
-                _ => "Sign-in refused",
-            },
-            text,
-            code: self.code(),
-            at: crate::rfc3339(idgate_store::now_millis()),
-        };
-        let mut response = match askama::Template::render(&page) {
-            Ok(html) => HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(html),
-            Err(_) => HttpResponse::Ok()
-                .content_type("text/plain; charset=utf-8")
-                .body(text),
-        };
-        *response.status_mut() = status;
-        response
-    }
-}
-
-/// The page a refused sign-in shows: what to do, and the reason code the audit event carries.
-#[derive(askama::Template)]
-#[template(path = "saml/refused.html")]
-struct RefusedPage<'a> {
-    heading: &'a str,
-    text: &'a str,
-    code: &'static str,
-    at: String,
-}
-
-/// The attribute names a method reads the email and names from, in order of preference.
-fn names(configured: Option<&String>, defaults: &[&'static str]) -> Vec<String> {
-    configured
-        .into_iter()
-        .cloned()
-        .chain(defaults.iter().map(|d| (*d).to_owned()))
-        .collect()
-}
-
-fn attribute(verified: &Verified, candidates: &[String]) -> Option<String> {
-    candidates.iter().find_map(|name| {
-        verified
-            .attributes
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .and_then(|(_, values)| values.iter().find(|v| !v.trim().is_empty()))
-            .map(|v| v.trim().to_owned())
-    })
-}
-
-const EMAIL: &[&str] = &[
-    "email",
-    "Email",
-    "mail",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-    "urn:oid:0.9.2342.19200300.100.1.3",
-];
-const FIRST: &[&str] = &[
-    "firstname",
-    "First",
-    "givenName",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-    "urn:oid:2.5.4.42",
-];
-const LAST: &[&str] = &[
-    "lastname",
-    "Last",
-    "sn",
-    "surname",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-    "urn:oid:2.5.4.4",
-];
-
-/// Finds the user an assertion names, creating it when JIT provisioning is on.
-///
-/// The NameID and the email attribute are each looked up (by userName or email, any case); when
-/// they name two different users the sign-in is refused rather than one chosen. When the method
-/// has reserved email domains, every address the assertion identifies the user by (the email
-/// attribute, the NameID when it is an address, else the found user's email) must be in one.
-fn resolve_user(
-    c: &mut DbConnection,
-    method: &SsoMethod,
-    verified: &Verified,
-) -> Result<Result<User, Failure>, StorageError> {
-    let email = attribute(verified, &names(method.attr_email.as_ref(), EMAIL));
-    let asserted: Vec<&str> = email
-        .as_deref()
-        .into_iter()
-        .chain(Some(verified.name_id.as_str()).filter(|n| n.contains('@')))
-        .collect();
-    if let Some(outside) = asserted.iter().find(|a| !in_domains(method, a)) {
-        return Ok(Err(Failure::OutsideDomains((*outside).to_owned())));
-    }
-    let login = email.clone().unwrap_or_else(|| verified.name_id.clone());
-    let by_name_id = users::find_by_login(c, method.node_id, &verified.name_id)?;
-    // JumpCloud's usual NameID is the email itself: the same lookup once is enough.
-    let by_email = match &email {
-        Some(address) if !address.eq_ignore_ascii_case(&verified.name_id) => {
-            users::find_by_login(c, method.node_id, address)?
-        }
-        _ => None,
-    };
-    if let (Some(named), Some(mailed)) = (&by_name_id, &by_email)
-        && named.id != mailed.id
-    {
-        return Ok(Err(Failure::IdentityConflict {
-            name_id: verified.name_id.clone(),
-            email: email.unwrap_or_default(),
-        }));
-    }
-    if let Some(user) = by_email.or(by_name_id) {
-        if asserted.is_empty()
-            && let Some(stored) = user.email.as_deref()
-            && !in_domains(method, stored)
-        {
-            return Ok(Err(Failure::OutsideDomains(stored.to_owned())));
-        }
-        if user.status == UserStatus::Locked || !user.scim_visible {
-            return Ok(Err(Failure::Locked(user.user_name)));
-        }
-        return Ok(Ok(user));
-    }
-    if !method.jit {
-        return Ok(Err(Failure::NoAccount(login)));
-    }
-    let given = attribute(verified, &names(method.attr_first_name.as_ref(), FIRST));
-    let family = attribute(verified, &names(method.attr_last_name.as_ref(), LAST));
-    let mut doc = json!({"userName": login, "active": true});
-    if let Some(email) = &email {
-        doc["emails"] = json!([{"value": email, "primary": true}]);
-    }
-    if given.is_some() || family.is_some() {
-        doc["name"] = json!({"givenName": given, "familyName": family});
-    }
-    let fields = UserFields {
-        user_name: login.clone(),
-        email: email.or_else(|| login.contains('@').then(|| login.clone())),
-        given_name: given,
-        family_name: family,
-        attributes: Value::to_string(&doc),
-        active: true,
-        ..UserFields::default()
-    };
-    users::insert(c, method.node_id, &fields, Provenance::Jit).map(Ok)
-}
-
-/// Whether `address` is in one of the method's reserved domains (always, when it has none).
-fn in_domains(method: &SsoMethod, address: &str) -> bool {
-    if method.domains.is_empty() {
-        return true;
-    }
-    let Some((_, domain)) = address.rsplit_once('@') else {
-        return false;
-    };
-    let domain = domain.trim().trim_end_matches('.');
-    method
-        .domains
-        .iter()
-        .any(|reserved| reserved.eq_ignore_ascii_case(domain))
-}
-
-/// Only local paths are followed after sign-in (no open redirect).
-pub fn safe_relay(relay: Option<&str>) -> String {
-    match relay {
-        Some(r)
-            if r.starts_with('/')
-                && !r.starts_with("//")
-                && !r.contains('\\')
-                && !r.chars().any(char::is_control) =>
-        {
-            r.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
+/// Records a sign-in's audit event (`sso_login`, or `sso_login_failed` whose target is the
+/// rule's code).
 fn audit(
     c: &mut DbConnection,
     method: &SsoMethod,
@@ -297,8 +45,8 @@ fn audit(
     target: &str,
     outcome: Outcome,
     detail: &str,
-) {
-    let recorded = events::record(
+) -> Result<(), StorageError> {
+    events::record(
         c,
         &NewEvent {
             node_id: Some(method.node_id),
@@ -308,10 +56,7 @@ fn audit(
             outcome,
             detail,
         },
-    );
-    if let Err(err) = recorded {
-        tracing::error!(error = %err, "cannot record a sign-in event");
-    }
+    )
 }
 
 /// The POST handler of the three assertion consumer paths.
@@ -341,7 +86,7 @@ pub async fn consume(
     };
     let verified = match checked {
         Ok(Ok(verified)) => verified,
-        Ok(Err(failure)) => return fail(&store, method, failure).await,
+        Ok(Err(failure)) => return refuse(&store, method, failure).await,
         Err(err) => {
             tracing::error!(error = %err, "signature verification was interrupted");
             return HttpResponse::ServiceUnavailable().finish();
@@ -370,7 +115,8 @@ pub async fn consume(
                 .cookie(cookie)
                 .finish()
         }
-        Ok(Err(failure)) => fail(&store, method, failure).await,
+        // Audited in the sign-in's own transaction.
+        Ok(Err(failure)) => refused_page(&method, &failure),
         Err(err) => crate::unavailable(&err),
     }
 }
@@ -400,9 +146,34 @@ fn verify(
         .map_err(Failure::Rejected)
 }
 
-/// The database half: InResponseTo, replay, user, session, audit. Returns the session token and
-/// where to send the browser.
+/// The database half, in one transaction: InResponseTo, replay, the account (link, lookup or
+/// JIT), session and audit event commit together; a refusal commits with its audit event (the
+/// request and the assertion id stay used). Returns the session token and where to send the
+/// browser.
 fn sign_in(
+    c: &mut DbConnection,
+    method: &SsoMethod,
+    verified: &Verified,
+    relay: Option<String>,
+    browser_hash: Option<&str>,
+) -> Result<Result<(String, String), Failure>, StorageError> {
+    idgate_store::transaction(c, |c| {
+        let outcome = accept(c, method, verified, relay, browser_hash)?;
+        if let Err(failure) = &outcome {
+            audit(
+                c,
+                method,
+                "sso_login_failed",
+                failure.code(),
+                Outcome::Failure,
+                &failure.detail(),
+            )?;
+        }
+        Ok(outcome)
+    })
+}
+
+fn accept(
     c: &mut DbConnection,
     method: &SsoMethod,
     verified: &Verified,
@@ -439,10 +210,11 @@ fn sign_in(
     )? {
         return Ok(Err(Failure::Rejected(Rejection::Replay)));
     }
-    let user = match resolve_user(c, method, verified)? {
-        Ok(user) => user,
+    let resolved = match identity::resolve(c, method, &Asserted::of(method, verified))? {
+        Ok(resolved) => resolved,
         Err(failure) => return Ok(Err(failure)),
     };
+    let user = resolved.user;
     let session = token::generate();
     sessions::create(
         c,
@@ -456,40 +228,45 @@ fn sign_in(
             expires_at: idgate_store::now_millis() + SESSION_HOURS * 3_600_000,
         },
     )?;
-    let detail = if user.provenance == Provenance::Jit && user.version == 1 {
-        "account created (JIT)"
-    } else {
-        ""
-    };
     audit(
         c,
         method,
         "sso_login",
         &user.user_name,
         Outcome::Success,
-        detail,
-    );
-    Ok(Ok((session.token, safe_relay(relay.as_deref()))))
+        if resolved.created {
+            "account created (JIT)"
+        } else {
+            ""
+        },
+    )?;
+    Ok(Ok((session.token, crate::relay::target(relay.as_deref()))))
 }
 
-async fn fail(store: &Store, method: SsoMethod, failure: Failure) -> HttpResponse {
+/// Logs a refusal and answers the user's page.
+fn refused_page(method: &SsoMethod, failure: &Failure) -> HttpResponse {
     tracing::warn!(sso_id = %method.sso_id, rule = failure.code(), reason = %failure.detail(), "SAML sign-in refused");
+    failure.page()
+}
+
+/// A refusal before the database half: audited on its own.
+async fn refuse(store: &Store, method: SsoMethod, failure: Failure) -> HttpResponse {
     let (code, detail) = (failure.code(), failure.detail());
+    let audited = method.clone();
     let recorded = store
         .run(move |c| {
             audit(
                 c,
-                &method,
+                &audited,
                 "sso_login_failed",
                 code,
                 Outcome::Failure,
                 &detail,
-            );
-            Ok(())
+            )
         })
         .await;
     if let Err(err) = recorded {
         tracing::error!(error = %err, "cannot record a failed sign-in");
     }
-    failure.page()
+    refused_page(&method, &failure)
 }

@@ -6,9 +6,12 @@
 
 pub mod acs;
 mod dsig;
+mod identity;
 pub mod idp;
 pub mod keys;
 pub mod login;
+pub mod relay;
+pub mod routing;
 pub mod session;
 pub mod slo;
 pub mod sp;
@@ -61,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/api/rest/sso/saml/{sso_id}/metadata",
         web::get().to(sp_metadata),
     )
+    .route("/login", web::get().to(routing::login))
     .route("/auth/session", web::get().to(session::session))
     .route("/auth/verify", web::get().to(session::verify))
     .route("/logout", web::post().to(session::logout))

@@ -13,7 +13,6 @@ use samael::schema::{AuthnRequest, Issuer};
 use samael::traits::ToXml;
 use serde::Deserialize;
 
-use crate::acs::safe_relay;
 use crate::idp::HTTP_POST;
 use crate::sp::SpUrls;
 
@@ -91,7 +90,10 @@ pub async fn start(
             );
         }
     };
-    let relay = query.into_inner().relay_state.map(|r| safe_relay(Some(&r)));
+    let relay = query
+        .into_inner()
+        .relay_state
+        .map(|r| crate::relay::target(Some(&r)));
     // Under HTTPS the browser gets a cookie (kept or fresh) whose hash the request remembers:
     // only that browser can then finish the sign-in (no login CSRF with a response obtained
     // elsewhere). The IdP posts the answer cross-site, which sends only SameSite=None cookies,

@@ -113,6 +113,10 @@ pub fn signature_template(reference: &str, algorithm: &str, digest: &str) -> Str
     )
 }
 
+pub const EMAIL_ADDRESS: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+pub const PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+pub const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 pub const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
@@ -124,6 +128,8 @@ pub struct Claims<'a> {
     pub acs: &'a str,
     pub audience: &'a str,
     pub name_id: &'a str,
+    /// The NameID's Format (emailAddress unless changed).
+    pub name_id_format: &'a str,
     pub email: Option<&'a str>,
     pub in_response_to: Option<&'a str>,
     pub issuer: &'a str,
@@ -140,6 +146,7 @@ impl<'a> Claims<'a> {
             acs,
             audience,
             name_id: "jane@acme.test",
+            name_id_format: EMAIL_ADDRESS,
             email: Some("jane@acme.test"),
             in_response_to: None,
             issuer: IDP_ENTITY,
@@ -169,13 +176,14 @@ pub fn assertion_xml(c: &Claims<'_>, signed: bool) -> String {
         String::new()
     };
     format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#,
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#,
         id = c.assertion_id,
         now = t(0),
         from = t(-60),
         until = t(300),
         issuer = c.issuer,
         name_id = c.name_id,
+        format = c.name_id_format,
         acs = c.acs,
         audience = c.audience,
     )

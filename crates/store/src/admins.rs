@@ -3,9 +3,8 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::predicate::lower;
 use crate::schema::{admin_sessions, admins};
-use crate::{AdminId, DbConnection, StorageError, now_millis};
+use crate::{AdminId, DbConnection, IdentityKey, StorageError, now_millis};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Admin {
@@ -98,13 +97,14 @@ pub fn create(
         .values((
             admins::id.eq(&row.id),
             admins::username.eq(&row.username),
+            admins::username_key.eq(IdentityKey::of(&row.username).into_string()),
             admins::password_hash.eq(&row.password_hash),
             admins::failed_logins.eq(row.failed_logins),
             admins::created_at.eq(row.created_at),
         ))
         .execute(conn)
         .map_err(|e| match StorageError::from(e) {
-            e if e.is_conflict_on("admins_username_lower") => {
+            e if e.is_conflict_on("admins_username_key") => {
                 CreateAdminError::NameTaken(username.as_str().to_owned())
             }
             e => CreateAdminError::Storage(e),
@@ -112,13 +112,13 @@ pub fn create(
     Ok(row.into())
 }
 
-/// Finds an admin by user name, regardless of case.
+/// Finds an admin by user name, regardless of ASCII case.
 pub fn find_by_username(
     conn: &mut DbConnection,
     username: &str,
 ) -> Result<Option<Admin>, StorageError> {
     let row = admins::table
-        .filter(lower(admins::username).eq(username.to_lowercase()))
+        .filter(admins::username_key.eq(IdentityKey::of(username).into_string()))
         .select(AdminRow::as_select())
         .first(conn)
         .optional()?;

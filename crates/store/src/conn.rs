@@ -77,6 +77,36 @@ impl DbConnection {
         Ok(applied.len())
     }
 
+    /// (feature `test-support`) Applies the pending migrations whose names sort before
+    /// `name`, so that a test can write rows as an older version did and see the rest migrate
+    /// them.
+    #[cfg(feature = "test-support")]
+    pub fn run_migrations_before(&mut self, name: &str) -> Result<usize, StorageError> {
+        fn run<C: MigrationHarness<DB>, DB: diesel::backend::Backend>(
+            conn: &mut C,
+            source: EmbeddedMigrations,
+            name: &str,
+        ) -> Result<usize, StorageError> {
+            let migrate = |e: Box<dyn std::error::Error + Send + Sync>| {
+                StorageError::Migration(e.to_string())
+            };
+            let pending = conn.pending_migrations(source).map_err(migrate)?;
+            let mut applied = 0;
+            for migration in pending
+                .iter()
+                .filter(|m| m.name().to_string().as_str() < name)
+            {
+                conn.run_migration(migration).map_err(migrate)?;
+                applied += 1;
+            }
+            Ok(applied)
+        }
+        match self {
+            DbConnection::Postgresql(c) => run(c, POSTGRES_MIGRATIONS, name),
+            DbConnection::Sqlite(c) => run(c, SQLITE_MIGRATIONS, name),
+        }
+    }
+
     /// Whether migrations embedded in this binary have not been applied yet.
     pub fn has_pending_migrations(&mut self) -> Result<bool, StorageError> {
         match self {

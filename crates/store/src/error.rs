@@ -29,14 +29,46 @@ pub enum StorageError {
     Corrupt(String),
 }
 
+/// SQLite names the columns of a violated unique index, not the index (PostgreSQL names the
+/// index): the unique indexes on plain columns that callers tell apart, by their columns.
+const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
+    ("users.node_id, users.user_name_key", "users_node_user_name"),
+    (
+        "teams.node_id, teams.display_name_key",
+        "teams_node_display_name",
+    ),
+    ("admins.username_key", "admins_username_key"),
+    (
+        "identity_links.sso_id, identity_links.name_id_key",
+        "identity_links_pkey",
+    ),
+    (
+        "identity_links.sso_id, identity_links.user_id",
+        "identity_links_sso_user",
+    ),
+];
+
+/// The name of the index a unique violation names, on either backend.
+fn violated_index(info: &dyn diesel::result::DatabaseErrorInformation) -> String {
+    if let Some(name) = info.constraint_name() {
+        return name.to_owned();
+    }
+    let message = info.message();
+    let columns = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or(message);
+    SQLITE_UNIQUE_COLUMNS
+        .iter()
+        .find(|(cols, _)| *cols == columns)
+        .map_or_else(|| message.to_owned(), |(_, index)| (*index).to_owned())
+}
+
 impl From<DieselError> for StorageError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StorageError::Conflict {
-                    constraint: info
-                        .constraint_name()
-                        .map_or_else(|| info.message().to_owned(), str::to_owned),
+                    constraint: violated_index(info.as_ref()),
                 }
             }
             DieselError::NotFound => StorageError::NotFound { what: "row" },

@@ -6,17 +6,19 @@
 //!
 //! Callers use [`Store`]: [`Store::run`] is the one place where blocking diesel work leaves the
 //! async executor, and the repository modules ([`nodes`], [`admins`], [`events`], [`sso`],
-//! [`scim`], [`users`], [`teams`])
+//! [`scim`], [`users`], [`teams`], [`links`])
 //! hold the queries.
 
 mod conn;
 mod error;
+mod identity;
 mod ids;
 pub mod schema;
 mod url;
 
 pub mod admins;
 pub mod events;
+pub mod links;
 pub mod nodes;
 pub mod predicate;
 pub mod saml_state;
@@ -35,6 +37,7 @@ use std::time::Duration;
 
 pub use conn::{ConnectionManager, DbConnection, migration_names};
 pub use error::StorageError;
+pub use identity::{EmailDomain, IdentityKey};
 pub use ids::{AdminId, NodeId, SsoId, TeamId, UserId, now_millis};
 pub use url::{Backend, DatabaseUrl};
 

@@ -2,8 +2,9 @@
 //!
 //! The SCIM crate turns the parts of a client's filter that map onto columns into a
 //! [`Predicate`]; whatever does not map is evaluated by the caller on the returned documents.
-//! Text comparisons are case-insensitive where the column says so, through `lower()` on both
-//! sides so that each backend applies its own case folding consistently.
+//! Identities (userName, email, team names) compare on their key columns, folded once in Rust
+//! ([`crate::IdentityKey`]), exactly the same on both backends. Other case-insensitive text
+//! columns (names, display names) compare through `lower()` on both sides.
 
 /// A comparison operator, as in SCIM filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! of assertions and IdP LogoutRequests already used (kept until they expire).
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 
 use crate::schema::{authn_requests, seen_assertions};
 use crate::{DbConnection, SsoId, StorageError, now_millis};
@@ -78,18 +79,17 @@ pub fn first_use_of_assertion(
     assertion_id: &str,
     expires_at: i64,
 ) -> Result<bool, StorageError> {
-    let inserted = diesel::insert_into(seen_assertions::table)
-        .values((
-            seen_assertions::sso_id.eq(sso_id.get()),
-            seen_assertions::assertion_id.eq(assertion_id),
-            seen_assertions::expires_at.eq(expires_at),
-        ))
-        .execute(conn);
-    match inserted.map_err(StorageError::from) {
-        Ok(_) => Ok(true),
-        Err(StorageError::Conflict { .. }) => Ok(false),
-        Err(e) => Err(e),
-    }
+    // ON CONFLICT rather than a refused insert: inside the sign-in's transaction a failed
+    // statement would abort the whole transaction on PostgreSQL.
+    let inserted = diesel::sql_query(
+        "INSERT INTO seen_assertions (sso_id, assertion_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (sso_id, assertion_id) DO NOTHING",
+    )
+    .bind::<BigInt, _>(sso_id.get())
+    .bind::<Text, _>(assertion_id)
+    .bind::<BigInt, _>(expires_at)
+    .execute(conn)?;
+    Ok(inserted == 1)
 }
 
 /// Records the ID of a LogoutRequest the IdP sent; `false` when it was already used (a replay).

@@ -15,6 +15,7 @@ diesel::table! {
     admins (id) {
         id -> Text,
         username -> Text,
+        username_key -> Text,
         password_hash -> Text,
         failed_logins -> Integer,
         locked_until -> Nullable<BigInt>,
@@ -94,8 +95,10 @@ diesel::table! {
         id -> Text,
         node_id -> BigInt,
         user_name -> Text,
+        user_name_key -> Text,
         external_id -> Nullable<Text>,
         email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
         given_name -> Nullable<Text>,
         family_name -> Nullable<Text>,
         display_name -> Nullable<Text>,
@@ -114,6 +117,7 @@ diesel::table! {
         id -> Text,
         node_id -> BigInt,
         display_name -> Text,
+        display_name_key -> Text,
         external_id -> Nullable<Text>,
         status -> Text,
         provenance -> Text,
@@ -176,6 +180,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identity_links (sso_id, name_id_key) {
+        sso_id -> BigInt,
+        name_id_key -> Text,
+        name_id -> Text,
+        name_id_format -> Nullable<Text>,
+        user_id -> Text,
+        node_id -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
 diesel::joinable!(admin_sessions -> admins (admin_id));
 diesel::joinable!(sso_methods -> nodes (node_id));
 diesel::joinable!(sso_domains -> sso_methods (sso_id));
@@ -187,6 +204,8 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(authn_requests -> sso_methods (sso_id));
 diesel::joinable!(seen_assertions -> sso_methods (sso_id));
+diesel::joinable!(identity_links -> sso_methods (sso_id));
+diesel::joinable!(identity_links -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
@@ -203,4 +222,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     authn_requests,
     seen_assertions,
+    identity_links,
 );

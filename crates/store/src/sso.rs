@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::schema::{sso_domains, sso_methods};
-use crate::{DbConnection, NodeId, SsoId, StorageError, now_millis};
+use crate::{DbConnection, EmailDomain, NodeId, SsoId, StorageError, now_millis};
 
 /// What is needed to create an SSO method: its SP key and certificate come from the caller
 /// (generated or uploaded).
@@ -158,10 +158,26 @@ pub struct SsoMethod {
     pub attr_email: Option<String>,
     pub attr_first_name: Option<String>,
     pub attr_last_name: Option<String>,
-    /// Reserved email domains that route to this method.
-    pub domains: Vec<String>,
+    /// Reserved email domains: they route to this method, and it speaks for their addresses.
+    pub domains: Vec<EmailDomain>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl SsoMethod {
+    /// The reserved domains, joined by `separator` (for pages and the CLI).
+    pub fn domains_joined(&self, separator: &str) -> String {
+        self.domains
+            .iter()
+            .map(EmailDomain::as_str)
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+
+    /// Whether `domain` is one of the method's reserved domains.
+    pub fn reserves(&self, domain: &EmailDomain) -> bool {
+        self.domains.contains(domain)
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -207,7 +223,11 @@ pub fn get(conn: &mut DbConnection, sso_id: SsoId) -> Result<Option<SsoMethod>, 
         .filter(sso_domains::sso_id.eq(sso_id.get()))
         .order(sso_domains::domain.asc())
         .select(sso_domains::domain)
-        .load(conn)?;
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|d| EmailDomain::parse(&d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StorageError::Corrupt(format!("reserved domain of {sso_id}: {e}")))?;
     let idp_certs: Vec<String> = serde_json::from_str(&row.idp_certs_json)
         .map_err(|e| StorageError::Corrupt(format!("IdP certificates of {sso_id}: {e}")))?;
     let require_signed = RequireSigned::parse(&row.require_signed)
@@ -361,27 +381,24 @@ pub enum DomainError {
     Storage(#[from] StorageError),
 }
 
-/// Reserves an email domain (lower-cased) for this method; reserving it again is a no-op.
-pub fn add_domain(conn: &mut DbConnection, sso_id: SsoId, domain: &str) -> Result<(), DomainError> {
-    let domain = domain.trim().trim_start_matches('@').to_ascii_lowercase();
-    let owner: Option<i64> = sso_domains::table
-        .find(&domain)
-        .select(sso_domains::sso_id)
-        .first(conn)
-        .optional()
-        .map_err(StorageError::from)?;
-    match owner {
-        Some(id) if id == sso_id.get() => Ok(()),
-        Some(_) => Err(DomainError::Taken(domain)),
+/// Reserves an email domain for this method; reserving it again is a no-op.
+pub fn add_domain(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    domain: &EmailDomain,
+) -> Result<(), DomainError> {
+    match domain_owner(conn, domain)? {
+        Some((id, _)) if id == sso_id => Ok(()),
+        Some(_) => Err(DomainError::Taken(domain.to_string())),
         None => {
             diesel::insert_into(sso_domains::table)
                 .values((
-                    sso_domains::domain.eq(&domain),
+                    sso_domains::domain.eq(domain.as_str()),
                     sso_domains::sso_id.eq(sso_id.get()),
                 ))
                 .execute(conn)
                 .map_err(|e| match StorageError::from(e) {
-                    StorageError::Conflict { .. } => DomainError::Taken(domain.clone()),
+                    StorageError::Conflict { .. } => DomainError::Taken(domain.to_string()),
                     other => DomainError::Storage(other),
                 })?;
             Ok(())
@@ -389,18 +406,49 @@ pub fn add_domain(conn: &mut DbConnection, sso_id: SsoId, domain: &str) -> Resul
     }
 }
 
-/// The SSO method an email domain routes to.
-pub fn find_by_domain(
+/// The SSO method an email domain is reserved for, with that method's node.
+pub fn domain_owner(
     conn: &mut DbConnection,
-    domain: &str,
-) -> Result<Option<SsoId>, StorageError> {
-    let domain = domain.trim().to_ascii_lowercase();
+    domain: &EmailDomain,
+) -> Result<Option<(SsoId, NodeId)>, StorageError> {
     Ok(sso_domains::table
-        .find(domain)
-        .select(sso_domains::sso_id)
-        .first::<i64>(conn)
+        .inner_join(sso_methods::table)
+        .filter(sso_domains::domain.eq(domain.as_str()))
+        .select((sso_domains::sso_id, sso_methods::node_id))
+        .first::<(i64, i64)>(conn)
         .optional()?
-        .map(SsoId::from_db))
+        .map(|(sso, node)| (SsoId::from_db(sso), NodeId::from_db(node))))
+}
+
+/// How a node's SSO methods divide its users: how many methods, and how many domains they
+/// reserve in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeRouting {
+    pub methods: i64,
+    pub reserved_domains: i64,
+}
+
+impl NodeRouting {
+    /// A single method and no reserved domains: that method speaks for every address.
+    pub fn single_method_unreserved(self) -> bool {
+        self.methods == 1 && self.reserved_domains == 0
+    }
+}
+
+pub fn node_routing(conn: &mut DbConnection, node_id: NodeId) -> Result<NodeRouting, StorageError> {
+    let methods = sso_methods::table
+        .filter(sso_methods::node_id.eq(node_id.get()))
+        .count()
+        .get_result(conn)?;
+    let reserved_domains = sso_domains::table
+        .inner_join(sso_methods::table)
+        .filter(sso_methods::node_id.eq(node_id.get()))
+        .count()
+        .get_result(conn)?;
+    Ok(NodeRouting {
+        methods,
+        reserved_domains,
+    })
 }
 
 /// Replaces the SP key and certificate (a rotation). The IdP must be given the new
@@ -424,11 +472,11 @@ pub fn set_sp_keys(
     Ok(())
 }
 
-/// Makes `domains` exactly the method's reserved domains (lower-cased).
+/// Makes `domains` exactly the method's reserved domains.
 pub fn set_domains(
     conn: &mut DbConnection,
     sso_id: SsoId,
-    domains: &[String],
+    domains: &[EmailDomain],
 ) -> Result<(), DomainError> {
     let mut taken = None;
     crate::transaction(conn, |conn| {

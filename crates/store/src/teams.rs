@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
 use crate::predicate::{
-    Direction, Op, Predicate, Value, boxed_predicate, int_cmp, lower, nullable_text_cmp, text_cmp,
+    Direction, Op, Predicate, Value, boxed_predicate, int_cmp, nullable_text_cmp, text_cmp,
 };
 use crate::schema::{memberships, teams, users};
-use crate::{DbConnection, NodeId, StorageError, TeamId, UserId, now_millis};
+use crate::{DbConnection, IdentityKey, NodeId, StorageError, TeamId, UserId, now_millis};
 
 /// Teams created by SCIM wait for an admin's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -95,6 +95,7 @@ pub fn insert(
             teams::id.eq(id.as_str()),
             teams::node_id.eq(node_id.get()),
             teams::display_name.eq(display_name),
+            teams::display_name_key.eq(IdentityKey::of(display_name).into_string()),
             teams::external_id.eq(external_id),
             teams::status.eq(status.as_str()),
             teams::provenance.eq(provenance),
@@ -128,7 +129,7 @@ pub fn find_by_display_name(
 ) -> Result<Option<Team>, StorageError> {
     teams::table
         .filter(teams::node_id.eq(node_id.get()))
-        .filter(lower(teams::display_name).eq(lower(display_name)))
+        .filter(teams::display_name_key.eq(IdentityKey::of(display_name).into_string()))
         .select(Row::as_select())
         .first(conn)
         .optional()?
@@ -156,6 +157,7 @@ pub fn update(
     let changed = target
         .set((
             teams::display_name.eq(display_name),
+            teams::display_name_key.eq(IdentityKey::of(display_name).into_string()),
             teams::external_id.eq(external_id),
             teams::version.eq(teams::version + 1_i64),
             teams::updated_at.eq(now_millis()),
@@ -435,7 +437,13 @@ fn to_sql(pred: &Predicate<TeamColumn>) -> TeamExpr {
         Predicate::Cmp(column, op, value) => match (column, value) {
             (C::Id, Value::Text(v)) => text_cmp!(TeamExpr, teams::id, false, *op, v.clone()),
             (C::DisplayName, Value::Text(v)) => {
-                text_cmp!(TeamExpr, teams::display_name, true, *op, v.clone())
+                text_cmp!(
+                    TeamExpr,
+                    teams::display_name_key,
+                    false,
+                    *op,
+                    IdentityKey::of(v).into_string()
+                )
             }
             (C::ExternalId, Value::Text(v)) => {
                 nullable_text_cmp!(TeamExpr, teams::external_id, false, *op, v.clone())
@@ -506,7 +514,7 @@ pub fn page(
     }
     query = match column {
         TeamColumn::Id | TeamColumn::Member => by!(teams::id),
-        TeamColumn::DisplayName => by!(lower(teams::display_name)),
+        TeamColumn::DisplayName => by!(teams::display_name_key),
         TeamColumn::ExternalId => by!(teams::external_id),
         TeamColumn::Created => by!(teams::created_at),
         TeamColumn::LastModified => by!(teams::updated_at),

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use crate::predicate::{
-    Direction, Op, Predicate, Value, boxed_predicate, int_cmp, lower, nullable_text_cmp, text_cmp,
+    Direction, Op, Predicate, Value, boxed_predicate, int_cmp, nullable_text_cmp, text_cmp,
 };
 use crate::schema::users;
-use crate::{DbConnection, NodeId, StorageError, UserId, now_millis};
+use crate::{DbConnection, IdentityKey, NodeId, StorageError, UserId, now_millis};
 
 /// Whether a user may sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -143,6 +143,13 @@ fn status_of(active: bool) -> &'static str {
     }
 }
 
+fn email_key(fields: &UserFields) -> Option<String> {
+    fields
+        .email
+        .as_deref()
+        .map(|e| IdentityKey::of(e).into_string())
+}
+
 /// The unique index that refuses a second user with the same userName in a node.
 pub const USER_NAME_INDEX: &str = "users_node_user_name";
 
@@ -160,8 +167,10 @@ pub fn insert(
             users::id.eq(id.as_str()),
             users::node_id.eq(node_id.get()),
             users::user_name.eq(&fields.user_name),
+            users::user_name_key.eq(IdentityKey::of(&fields.user_name).as_str()),
             users::external_id.eq(&fields.external_id),
             users::email.eq(&fields.email),
+            users::email_key.eq(email_key(fields)),
             users::given_name.eq(&fields.given_name),
             users::family_name.eq(&fields.family_name),
             users::display_name.eq(&fields.display_name),
@@ -193,7 +202,7 @@ pub fn get(
         .transpose()
 }
 
-/// A user of this node by userName, regardless of case (SCIM-visible or not).
+/// A user of this node by userName, regardless of ASCII case (SCIM-visible or not).
 pub fn find_by_user_name(
     conn: &mut DbConnection,
     node_id: NodeId,
@@ -201,7 +210,7 @@ pub fn find_by_user_name(
 ) -> Result<Option<User>, StorageError> {
     users::table
         .filter(users::node_id.eq(node_id.get()))
-        .filter(lower(users::user_name).eq(lower(user_name)))
+        .filter(users::user_name_key.eq(IdentityKey::of(user_name).into_string()))
         .select(Row::as_select())
         .first(conn)
         .optional()?
@@ -209,7 +218,8 @@ pub fn find_by_user_name(
         .transpose()
 }
 
-/// A user of this node whose userName or email is `login`, regardless of case.
+/// A user of this node whose userName or else email is `login`, regardless of ASCII case (the
+/// oldest, when several users share the email).
 pub fn find_by_login(
     conn: &mut DbConnection,
     node_id: NodeId,
@@ -220,8 +230,7 @@ pub fn find_by_login(
     }
     users::table
         .filter(users::node_id.eq(node_id.get()))
-        .filter(lower(users::email.assume_not_null()).eq(lower(login)))
-        .filter(users::email.is_not_null())
+        .filter(users::email_key.eq(IdentityKey::of(login).into_string()))
         .order(users::created_at.asc())
         .select(Row::as_select())
         .first(conn)
@@ -250,8 +259,10 @@ pub fn update(
     let changed = target
         .set((
             users::user_name.eq(&fields.user_name),
+            users::user_name_key.eq(IdentityKey::of(&fields.user_name).into_string()),
             users::external_id.eq(&fields.external_id),
             users::email.eq(&fields.email),
+            users::email_key.eq(email_key(fields)),
             users::given_name.eq(&fields.given_name),
             users::family_name.eq(&fields.family_name),
             users::display_name.eq(&fields.display_name),
@@ -401,15 +412,25 @@ fn to_sql(pred: &Predicate<UserColumn>) -> UserExpr {
         },
         Predicate::Cmp(column, op, value) => match (column, value) {
             (C::Id, Value::Text(v)) => text_cmp!(UserExpr, users::id, false, *op, v.clone()),
-            (C::UserName, Value::Text(v)) => {
-                text_cmp!(UserExpr, users::user_name, true, *op, v.clone())
-            }
+            // Identities compare on their keys (ASCII case folded in Rust, the same on both
+            // backends), never through SQL's lower().
+            (C::UserName, Value::Text(v)) => text_cmp!(
+                UserExpr,
+                users::user_name_key,
+                false,
+                *op,
+                IdentityKey::of(v).into_string()
+            ),
             (C::ExternalId, Value::Text(v)) => {
                 nullable_text_cmp!(UserExpr, users::external_id, false, *op, v.clone())
             }
-            (C::Email, Value::Text(v)) => {
-                nullable_text_cmp!(UserExpr, users::email, true, *op, v.clone())
-            }
+            (C::Email, Value::Text(v)) => nullable_text_cmp!(
+                UserExpr,
+                users::email_key,
+                false,
+                *op,
+                IdentityKey::of(v).into_string()
+            ),
             (C::DisplayName, Value::Text(v)) => {
                 nullable_text_cmp!(UserExpr, users::display_name, true, *op, v.clone())
             }
@@ -523,9 +544,9 @@ pub fn page(
             }
             match column {
                 UserColumn::Id => by!(users::id),
-                UserColumn::UserName => by!(lower(users::user_name)),
+                UserColumn::UserName => by!(users::user_name_key),
                 UserColumn::ExternalId => by!(users::external_id),
-                UserColumn::Email => by!(users::email),
+                UserColumn::Email => by!(users::email_key),
                 UserColumn::DisplayName => by!(users::display_name),
                 UserColumn::GivenName => by!(users::given_name),
                 UserColumn::FamilyName => by!(users::family_name),

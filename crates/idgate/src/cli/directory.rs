@@ -4,7 +4,7 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use idgate_store::events::{self, EventQuery, Outcome};
 use idgate_store::users::{self, User, UserListing, UserStatus};
-use idgate_store::{NodeId, Store, UserId};
+use idgate_store::{NodeId, SsoId, Store, UserId, links};
 use serde_json::json;
 
 use super::{Output, rfc3339};
@@ -32,6 +32,23 @@ pub enum UserCommand {
         node_id: NodeId,
         /// The user's id or user name.
         user: String,
+    },
+    /// List a user's identity links: the NameID each SSO method signs them in by.
+    Links {
+        node_id: NodeId,
+        /// The user's id or user name.
+        user: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Remove a user's identity link of an SSO method; the next sign-in through it links anew.
+    Unlink {
+        node_id: NodeId,
+        /// The user's id or user name.
+        user: String,
+        /// The SSO method whose link goes.
+        #[arg(long)]
+        sso: SsoId,
     },
 }
 
@@ -101,6 +118,64 @@ pub async fn user(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
                 .await?;
             println!("unlocked '{}'", found.user_name);
             Ok(())
+        }
+        UserCommand::Links {
+            node_id,
+            user,
+            output,
+        } => {
+            let found = find(store, node_id, user).await?;
+            let user_id = found.id.clone();
+            let listed = store
+                .run(move |c| links::list_for_user(c, &user_id))
+                .await?;
+            print_links(&found, &listed, &output);
+            Ok(())
+        }
+        UserCommand::Unlink { node_id, user, sso } => {
+            let found = find(store, node_id, user).await?;
+            let name_id =
+                actions::unlink_identity(store, &Actor::cli(), node_id, found.id, sso).await?;
+            println!(
+                "unlinked '{}' from SSO method {sso} (NameID {name_id})",
+                found.user_name
+            );
+            Ok(())
+        }
+    }
+}
+
+fn print_links(user: &User, listed: &[links::ListedLink], output: &Output) {
+    if output.json {
+        let rows: Vec<_> = listed
+            .iter()
+            .map(|l| {
+                json!({
+                    "sso_id": l.link.sso_id,
+                    "sso_name": l.method_name,
+                    "name_id": l.link.name_id,
+                    "name_id_format": l.link.name_id_format,
+                    "first_used": rfc3339(l.link.created_at),
+                    "last_used": rfc3339(l.link.last_used_at),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else if listed.is_empty() {
+        println!("'{}' has no identity links", user.user_name);
+    } else {
+        println!(
+            "{:<13} {:<21} {:<21} NAMEID",
+            "SSO ID", "FIRST USED", "LAST USED"
+        );
+        for l in listed {
+            println!(
+                "{:<13} {:<21} {:<21} {}",
+                l.link.sso_id,
+                rfc3339(l.link.created_at),
+                rfc3339(l.link.last_used_at),
+                l.link.name_id
+            );
         }
     }
 }

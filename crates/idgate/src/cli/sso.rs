@@ -373,7 +373,7 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
         if method.domains.is_empty() {
             "none".to_owned()
         } else {
-            method.domains.join(", ")
+            method.domains_joined(", ")
         }
     );
 }

@@ -151,6 +151,7 @@ struct UserPage<'a> {
     status: &'static str,
     attributes: String,
     teams: Vec<String>,
+    links: Vec<super::links::LinkRow>,
     events: Vec<EventRow>,
     created: String,
     updated: String,
@@ -191,10 +192,11 @@ pub async fn user(
                 0,
                 20,
             )?;
-            Ok(Some((user, teams, recent)))
+            let links = idgate_store::links::list_for_user(c, &user.id)?;
+            Ok(Some((user, teams, links, recent)))
         })
         .await;
-    let (user, teams, recent) = match loaded {
+    let (user, teams, links, recent) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) => {
             return admin.not_found("There is no such user in this node.");
@@ -212,6 +214,7 @@ pub async fn user(
         status: user.status.as_str(),
         attributes,
         teams,
+        links: links.iter().map(super::links::LinkRow::of).collect(),
         events: recent.iter().map(event_row).collect(),
         created: rfc3339(user.created_at),
         updated: rfc3339(user.updated_at),

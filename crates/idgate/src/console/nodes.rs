@@ -86,10 +86,10 @@ async fn load(
                 if let Some(m) = sso::get(c, summary.sso_id)? {
                     rows.push(SsoRow {
                         id: m.sso_id.to_string(),
+                        domains: m.domains_joined(", "),
                         name: m.name,
                         idp: m.idp_entity_id,
                         jit: m.jit,
-                        domains: m.domains.join(", "),
                     });
                 }
             }

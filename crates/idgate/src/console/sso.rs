@@ -8,7 +8,7 @@ use askama::Template;
 use futures_util::StreamExt;
 use idgate_saml::sp::SpUrls;
 use idgate_store::sso::{self, RequireSigned, SettingsChange, SsoMethod};
-use idgate_store::{SsoId, Store};
+use idgate_store::{EmailDomain, SsoId, Store};
 use serde::Deserialize;
 
 use super::{Admin, Chrome, ConfirmForm, Done, notice, see_other, unavailable, with_status};
@@ -52,7 +52,7 @@ impl SettingsForm {
             allow_sha1: on(method.allow_sha1),
             clock_skew: method.clock_skew_secs.to_string(),
             require_signed: method.require_signed.as_str().to_owned(),
-            domains: method.domains.join("\n"),
+            domains: method.domains_joined("\n"),
             attr_email: method.attr_email.clone().unwrap_or_default(),
             attr_first_name: method.attr_first_name.clone().unwrap_or_default(),
             attr_last_name: method.attr_last_name.clone().unwrap_or_default(),
@@ -60,7 +60,7 @@ impl SettingsForm {
     }
 
     /// The change it asks for, or what is wrong with it.
-    fn change(&self) -> Result<(SettingsChange, Vec<String>), ActionError> {
+    fn change(&self) -> Result<(SettingsChange, Vec<EmailDomain>), ActionError> {
         let skew = self.clock_skew.trim().parse::<i32>().map_err(|_| {
             ActionError::Invalid(format!(
                 "'{}' is not a number of seconds for the clock skew",

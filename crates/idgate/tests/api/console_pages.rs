@@ -1024,3 +1024,94 @@ async fn the_audit_log_says_what_changed_who_signed_out_and_what_was_exported() 
         ("admin_logout", Some("root"))
     );
 }
+
+#[tokio::test]
+async fn a_users_identity_links_are_listed_and_unlinked() {
+    use idgate_saml::testing::{Claims, PERSISTENT, TestIdp};
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let console = Console::sign_in(&app).await;
+        let node = console.node("Acme").await;
+        let sso = console.sso(&node, "JumpCloud", "").await;
+        let idp = TestIdp::new();
+        let (sso_id, settings) = (sso.parse().unwrap(), idp.settings());
+        app.store
+            .run(move |c| {
+                idgate_store::sso::set_idp(c, sso_id, &settings)?;
+                idgate_store::sso::update_settings(
+                    c,
+                    sso_id,
+                    &idgate_store::sso::SettingsChange {
+                        idp_initiated: Some(true),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        let path = format!("/api/rest/sso/saml/{sso}");
+        let acs = app.url(&path);
+        let claims = Claims {
+            name_id: "jc-7f3a",
+            name_id_format: PERSISTENT,
+            email: Some("jane@acme.com"),
+            ..crate::saml_acs::claims(&acs, &acs)
+        };
+        let res =
+            crate::saml_acs::post(&app, &path, &crate::saml_acs::signed(&idp, &claims), None).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let node_id = node.parse().unwrap();
+        let id = app
+            .store
+            .run(move |c| idgate_store::users::find_by_user_name(c, node_id, "jane@acme.com"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+
+        let page = console
+            .get(&format!("/console/nodes/{node}/users/{id}"))
+            .await;
+        let links = between(&page.body, "<table id=\"links\">", "</table>");
+        assert!(
+            links.contains("JumpCloud") && links.contains(&sso),
+            "{links}"
+        );
+        assert!(
+            links.contains("<code>jc-7f3a</code>") && links.contains("persistent"),
+            "{links}"
+        );
+        assert!(
+            page.body.contains("identity_linked"),
+            "the link's event is listed"
+        );
+
+        let done = console
+            .post(
+                &format!("/console/nodes/{node}/users/{id}/unlink"),
+                &[("sso", &sso)],
+            )
+            .await;
+        assert!(done.redirect().ends_with("done=unlinked"));
+        let page = console.get(done.redirect()).await;
+        assert!(page.body.contains("id=\"no-links\""));
+        assert!(page.body.contains("Identity link removed"));
+        assert_eq!(console_event_kinds(&app).await[0], "identity_unlinked");
+
+        // Again: nothing to unlink, said plainly.
+        let again = console
+            .post(
+                &format!("/console/nodes/{node}/users/{id}/unlink"),
+                &[("sso", &sso)],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+        assert!(
+            again
+                .body
+                .contains("has no identity link of the SSO method"),
+            "{}",
+            again.body
+        );
+    }
+}

@@ -10,7 +10,7 @@ use idgate_saml::testing::{Claims, IDP_ENTITY, TestIdp, signed_response};
 use crate::helpers::{TestApp, between, spawn_app, spawn_with, test_config};
 
 /// A response signed by `idp` (xmlsec1), with a fresh assertion id.
-fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
+pub(crate) fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
     let id = format!(
         "_a{}",
         &idgate_store::token::hash(&idgate_store::token::generate().token)[..24]
@@ -72,7 +72,12 @@ async fn set_idp_endpoints(
 }
 
 /// Adds a node and an SSO method whose IdP is `idp` to a running app.
-async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
+pub(crate) async fn add_method(
+    app: &TestApp,
+    idp: &TestIdp,
+    jit: bool,
+    idp_initiated: bool,
+) -> SsoId {
     let settings = idp.settings();
     app.store
         .run(move |c| {
@@ -105,7 +110,12 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
         .unwrap()
 }
 
-async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqwest::Response {
+pub(crate) async fn post(
+    app: &TestApp,
+    path: &str,
+    xml: &str,
+    relay: Option<&str>,
+) -> reqwest::Response {
     let encoded = openssl::base64::encode_block(xml.as_bytes());
     let mut form = vec![("SAMLResponse", encoded.as_str())];
     if let Some(r) = relay {
@@ -119,11 +129,11 @@ async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqw
         .unwrap()
 }
 
-fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
+pub(crate) fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
     Claims::new(acs, audience, "")
 }
 
-async fn last_failure(app: &TestApp) -> String {
+pub(crate) async fn last_failure(app: &TestApp) -> String {
     let events = app
         .store
         .run(|c| idgate_store::events::latest(c, None, 5))
@@ -554,8 +564,12 @@ async fn the_login_page_routes_by_reserved_domain() {
     let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
     app.store
         .run(move |c| {
-            sso::add_domain(c, sso_id, "acme.test")
-                .map_err(|e| StorageError::Corrupt(e.to_string()))
+            sso::add_domain(
+                c,
+                sso_id,
+                &idgate_store::EmailDomain::parse("acme.test").unwrap(),
+            )
+            .map_err(|e| StorageError::Corrupt(e.to_string()))
         })
         .await
         .unwrap();
@@ -578,6 +592,41 @@ async fn the_login_page_routes_by_reserved_domain() {
         relayed.headers()["location"],
         format!("/api/rest/sso/ext_login/{sso_id}?RelayState=%2Fapp%2Fx").as_str()
     );
+    // The check the assertion consumer applies: no other site, no backslash trick.
+    for unsafe_relay in [
+        "https%3A%2F%2Fevil.test%2F",
+        "%2F%2Fevil.test",
+        "%2F%5Cevil.test",
+    ] {
+        let res = app
+            .get(&format!(
+                "/login?email=jane%40acme.test&RelayState={unsafe_relay}"
+            ))
+            .await;
+        assert_eq!(
+            res.headers()["location"],
+            format!("/api/rest/sso/ext_login/{sso_id}").as_str(),
+            "{unsafe_relay}"
+        );
+    }
+    // The prompt keeps a safe RelayState for the address typed next.
+    let prompt = app
+        .get("/login?RelayState=%2Fapp%2Fx")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        prompt.contains(r#"name="RelayState" value="/app/x""#),
+        "{prompt}"
+    );
+    let prompt = app
+        .get("/login?RelayState=%2F%2Fevil.test")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!prompt.contains("RelayState"), "{prompt}");
     let unknown = app.get("/login?email=bob%40other.test").await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert!(
@@ -948,14 +997,14 @@ async fn the_idp_can_end_sessions_with_a_signed_logout_request() {
     }
 }
 
-async fn node_of(app: &TestApp, sso_id: SsoId) -> idgate_store::NodeId {
+pub(crate) async fn node_of(app: &TestApp, sso_id: SsoId) -> idgate_store::NodeId {
     app.store
         .run(move |c| Ok(sso::get(c, sso_id)?.unwrap().node_id))
         .await
         .unwrap()
 }
 
-async fn add_user(app: &TestApp, sso_id: SsoId, user_name: &str, email: &str) {
+pub(crate) async fn add_user(app: &TestApp, sso_id: SsoId, user_name: &str, email: &str) {
     let node = node_of(app, sso_id).await;
     let (user_name, email) = (user_name.to_owned(), email.to_owned());
     app.store
@@ -998,8 +1047,8 @@ async fn a_name_id_and_an_email_naming_two_accounts_are_refused() {
         assert!(res.headers().get("set-cookie").is_none());
         assert_eq!(last_failure(&app).await, "identity_conflict");
 
-        // Both naming the same account, or only one of them naming any: accepted.
-        for name_id in ["jane@acme.test", "JANE@acme.test", "opaque-unknown"] {
+        // Both naming the same account, in any ASCII case: accepted (and the NameID linked).
+        for name_id in ["jane@acme.test", "JANE@acme.test"] {
             let agreeing = Claims {
                 name_id,
                 email: Some("jane@acme.test"),
@@ -1008,6 +1057,15 @@ async fn a_name_id_and_an_email_naming_two_accounts_are_refused() {
             let res = post(&app, &acs_path, &signed(&idp, &agreeing), None).await;
             assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name_id}");
         }
+        // Jane is linked to her NameID now: the email alone, under another NameID, is refused.
+        let moved = Claims {
+            name_id: "opaque-unknown",
+            email: Some("jane@acme.test"),
+            ..claims(&acs, &acs)
+        };
+        let res = post(&app, &acs_path, &signed(&idp, &moved), None).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(last_failure(&app).await, "identity_conflict");
     }
 }
 
@@ -1018,8 +1076,12 @@ async fn reserved_domains_bound_the_addresses_that_sign_in() {
         let (app, sso_id) = app_with_method(db, &idp, true, true).await;
         app.store
             .run(move |c| {
-                sso::add_domain(c, sso_id, "acme.test")
-                    .map_err(|e| StorageError::Corrupt(e.to_string()))
+                sso::add_domain(
+                    c,
+                    sso_id,
+                    &idgate_store::EmailDomain::parse("acme.test").unwrap(),
+                )
+                .map_err(|e| StorageError::Corrupt(e.to_string()))
             })
             .await
             .unwrap();
@@ -1031,18 +1093,18 @@ async fn reserved_domains_bound_the_addresses_that_sign_in() {
 
         let cases = [
             // An existing account of another domain, by email and NameID.
-            ("bob@other.test", Some("bob@other.test")),
+            ("bob@other.test", Some("bob@other.test"), "domain"),
             // JIT would create an account of another domain.
-            ("new@other.test", Some("new@other.test")),
+            ("new@other.test", Some("new@other.test"), "domain"),
             // The email is in the domain, the NameID (an address) is not: the NameID alone
             // would find bob.
-            ("bob@other.test", Some("jane@acme.test")),
+            ("bob@other.test", Some("jane@acme.test"), "domain"),
             // A look-alike domain.
-            ("opaque-9", Some("jane@acme.test.other.test")),
-            // No address asserted: the account found has one outside the domains.
-            ("legacy", None),
+            ("opaque-9", Some("jane@acme.test.other.test"), "domain"),
+            // No address asserted: a NameID that is no address is no account key here.
+            ("legacy", None, "not_authoritative"),
         ];
-        for (name_id, email) in cases {
+        for (name_id, email, code) in cases {
             let c = Claims {
                 name_id,
                 email,
@@ -1050,7 +1112,7 @@ async fn reserved_domains_bound_the_addresses_that_sign_in() {
             };
             let res = post(&app, &acs_path, &signed(&idp, &c), None).await;
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name_id} {email:?}");
-            assert_eq!(last_failure(&app).await, "domain", "{name_id} {email:?}");
+            assert_eq!(last_failure(&app).await, code, "{name_id} {email:?}");
         }
         let created = app
             .store
