@@ -78,16 +78,33 @@ pub(crate) async fn add_method(
     jit: bool,
     idp_initiated: bool,
 ) -> SsoId {
+    let node = app
+        .store
+        .run(|c| {
+            nodes::create(c, &nodes::NodeName::parse("acme").unwrap())
+                .map_err(|e| StorageError::Corrupt(e.to_string()))
+        })
+        .await
+        .unwrap();
+    add_method_in(app, idp, node.id, jit, idp_initiated).await
+}
+
+/// Adds an SSO method whose IdP is `idp` to a node of a running app.
+pub(crate) async fn add_method_in(
+    app: &TestApp,
+    idp: &TestIdp,
+    node_id: idgate_store::NodeId,
+    jit: bool,
+    idp_initiated: bool,
+) -> SsoId {
     let settings = idp.settings();
     app.store
         .run(move |c| {
-            let node = nodes::create(c, &nodes::NodeName::parse("acme").unwrap())
-                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             let sp = idgate_saml::keys::generate("sp").unwrap();
             let id = sso::create(
                 c,
                 &sso::NewSsoMethod {
-                    node_id: node.id,
+                    node_id,
                     name: "test",
                     sp_entity_id: None,
                     sp_key_pem: &sp.key_pem,

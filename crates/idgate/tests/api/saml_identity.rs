@@ -8,43 +8,9 @@ use idgate_store::{EmailDomain, NodeId, SsoId, StorageError, links, sso, users};
 use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::saml_acs::{add_method, add_user, claims, last_failure, node_of, post, signed};
-
-/// Another SSO method in `node`, whose IdP is `idp`, reserving `domains`, IdP-initiated login on.
-async fn add_method_to(app: &TestApp, idp: &TestIdp, node: NodeId, domains: &[&str]) -> SsoId {
-    let settings = idp.settings();
-    let domains: Vec<EmailDomain> = domains
-        .iter()
-        .map(|d| EmailDomain::parse(d).unwrap())
-        .collect();
-    app.store
-        .run(move |c| {
-            let sp = idgate_saml::keys::generate("sp").unwrap();
-            let id = sso::create(
-                c,
-                &sso::NewSsoMethod {
-                    node_id: node,
-                    name: "second",
-                    sp_entity_id: None,
-                    sp_key_pem: &sp.key_pem,
-                    sp_cert_pem: &sp.cert_pem,
-                },
-            )?;
-            sso::set_idp(c, id, &settings)?;
-            sso::update_settings(
-                c,
-                id,
-                &sso::SettingsChange {
-                    idp_initiated: Some(true),
-                    ..sso::SettingsChange::default()
-                },
-            )?;
-            sso::set_domains(c, id, &domains).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            Ok(id)
-        })
-        .await
-        .unwrap()
-}
+use crate::saml_acs::{
+    add_method, add_method_in, add_user, claims, last_failure, node_of, post, signed,
+};
 
 async fn reserve(app: &TestApp, sso_id: SsoId, domains: &[&str]) {
     let domains: Vec<EmailDomain> = domains
@@ -77,6 +43,20 @@ async fn sign_in(
         ..claims(&acs, &acs)
     };
     post(app, &path, &signed(idp, &c), None).await.status()
+}
+
+/// Posts like [`sign_in`], expects a refused sign-in (403) and returns the refusal's code.
+async fn refused(
+    app: &TestApp,
+    idp: &TestIdp,
+    sso_id: SsoId,
+    name_id: &str,
+    format: &str,
+    email: Option<&str>,
+) -> String {
+    let status = sign_in(app, idp, sso_id, name_id, format, email).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{name_id} {email:?}");
+    last_failure(app).await
 }
 
 /// The user the session of a successful sign-in belongs to.
@@ -192,23 +172,25 @@ async fn a_linked_account_does_not_move() {
         signed_in_as(&app, &idp, sso_id, "p-1", Some("jane@acme.test")).await;
 
         // The NameID is Jane's link, the email names Bob.
-        let status = sign_in(&app, &idp, sso_id, "p-1", PERSISTENT, Some("bob@acme.test")).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "identity_conflict");
+        assert_eq!(
+            refused(&app, &idp, sso_id, "p-1", PERSISTENT, Some("bob@acme.test")).await,
+            "identity_conflict"
+        );
 
         // Jane's email under another NameID of the same method: the IdP reissued the user, or
         // gave Jane's address to someone else; neither moves the account.
-        let status = sign_in(
-            &app,
-            &idp,
-            sso_id,
-            "p-2",
-            PERSISTENT,
-            Some("jane@acme.test"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "identity_conflict");
+        assert_eq!(
+            refused(
+                &app,
+                &idp,
+                sso_id,
+                "p-2",
+                PERSISTENT,
+                Some("jane@acme.test"),
+            )
+            .await,
+            "identity_conflict"
+        );
         assert_eq!(user_count(&app, node).await, 2);
 
         // An admin unlinks Jane: the next sign-in links the new NameID.
@@ -246,20 +228,22 @@ async fn only_an_authoritative_method_takes_an_existing_account() {
         let a = add_method(&app, &idp_a, true, true).await;
         let node = node_of(&app, a).await;
         reserve(&app, a, &["acme.test"]).await;
-        let b = add_method_to(&app, &idp_b, node, &[]).await;
+        let b = add_method_in(&app, &idp_b, node, true, true).await;
         add_user(&app, a, "jane@acme.test", "jane@acme.test").await;
         add_user(&app, a, "bob@other.test", "bob@other.test").await;
 
         // B may not speak for an address of the domain A reserves, existing or not.
         for email in ["jane@acme.test", "new@acme.test"] {
-            let status = sign_in(&app, &idp_b, b, email, PERSISTENT, Some(email)).await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{email}");
-            assert_eq!(last_failure(&app).await, "not_authoritative", "{email}");
+            assert_eq!(
+                refused(&app, &idp_b, b, email, PERSISTENT, Some(email)).await,
+                "not_authoritative"
+            );
         }
         // Nor take an existing account of an unreserved domain: the node has two methods.
-        let status = sign_in(&app, &idp_b, b, "b-bob", PERSISTENT, Some("bob@other.test")).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "not_authoritative");
+        assert_eq!(
+            refused(&app, &idp_b, b, "b-bob", PERSISTENT, Some("bob@other.test")).await,
+            "not_authoritative"
+        );
         // It may create an account no one has.
         assert_eq!(
             signed_in_as(&app, &idp_b, b, "b-carol", Some("carol@other.test")).await,
@@ -273,9 +257,10 @@ async fn only_an_authoritative_method_takes_an_existing_account() {
         );
         assert_eq!(links_of(&app, node, "jane@acme.test").await.len(), 1);
         // And speaks for no other domain.
-        let status = sign_in(&app, &idp_a, a, "a-bob", PERSISTENT, Some("bob@other.test")).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "domain");
+        assert_eq!(
+            refused(&app, &idp_a, a, "a-bob", PERSISTENT, Some("bob@other.test")).await,
+            "domain"
+        );
         assert!(links_of(&app, node, "bob@other.test").await.is_empty());
     }
 }
@@ -294,19 +279,20 @@ async fn two_methods_without_reserved_domains_take_no_existing_account() {
             "jane@acme.test"
         );
         add_user(&app, a, "bob@acme.test", "bob@acme.test").await;
-        let b = add_method_to(&app, &idp_b, node, &[]).await;
+        let b = add_method_in(&app, &idp_b, node, true, true).await;
         for (idp, sso_id) in [(&idp_a, a), (&idp_b, b)] {
-            let status = sign_in(
-                &app,
-                idp,
-                sso_id,
-                "x-bob",
-                PERSISTENT,
-                Some("bob@acme.test"),
-            )
-            .await;
-            assert_eq!(status, StatusCode::FORBIDDEN);
-            assert_eq!(last_failure(&app).await, "not_authoritative");
+            assert_eq!(
+                refused(
+                    &app,
+                    idp,
+                    sso_id,
+                    "x-bob",
+                    PERSISTENT,
+                    Some("bob@acme.test"),
+                )
+                .await,
+                "not_authoritative"
+            );
         }
         // Jane's link still signs her in through A.
         assert_eq!(
@@ -327,13 +313,15 @@ async fn where_domains_are_reserved_a_name_id_without_an_address_is_no_account_k
         add_user(&app, sso_id, "legacy", "legacy@acme.test").await;
 
         // No JIT account from an opaque NameID alone.
-        let status = sign_in(&app, &idp, sso_id, "p-77", PERSISTENT, None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "domain");
+        assert_eq!(
+            refused(&app, &idp, sso_id, "p-77", PERSISTENT, None).await,
+            "domain"
+        );
         // No existing account taken by a userName that is no address.
-        let status = sign_in(&app, &idp, sso_id, "legacy", PERSISTENT, None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "not_authoritative");
+        assert_eq!(
+            refused(&app, &idp, sso_id, "legacy", PERSISTENT, None).await,
+            "not_authoritative"
+        );
         assert_eq!(user_count(&app, node).await, 1);
         // With its address, the same person signs in and is linked.
         assert_eq!(
@@ -351,9 +339,10 @@ async fn transient_name_ids_are_never_account_keys() {
         let sso_id = add_method(&app, &idp, true, true).await;
         let node = node_of(&app, sso_id).await;
 
-        let status = sign_in(&app, &idp, sso_id, "_t1", TRANSIENT, None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "no_identity");
+        assert_eq!(
+            refused(&app, &idp, sso_id, "_t1", TRANSIENT, None).await,
+            "no_identity"
+        );
         assert_eq!(user_count(&app, node).await, 0);
 
         // With an email, the email is the key; the transient NameID is never linked.
@@ -396,17 +385,18 @@ async fn a_configured_email_attribute_is_the_only_one_read() {
             .unwrap();
         // The response carries `email` only; `mail` is configured, so no address is read and
         // the opaque NameID names no one (JIT is off).
-        let status = sign_in(
-            &app,
-            &idp,
-            sso_id,
-            "p-1",
-            PERSISTENT,
-            Some("jane@acme.test"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(last_failure(&app).await, "no_account");
+        assert_eq!(
+            refused(
+                &app,
+                &idp,
+                sso_id,
+                "p-1",
+                PERSISTENT,
+                Some("jane@acme.test"),
+            )
+            .await,
+            "no_account"
+        );
     }
 }
 
