@@ -159,6 +159,10 @@ pub struct NewSso {
     pub domain: Option<String>,
     /// JIT provisioning (the store's default when `None`).
     pub jit: Option<bool>,
+    /// Accept IdP-initiated sign-in (a JumpCloud User Console tile). Off unless the admin
+    /// turns it on: an unsolicited response can sign a browser in as the sender's account
+    /// (login CSRF).
+    pub idp_initiated: bool,
 }
 
 /// Whether `domain` looks like an email domain such as `acme.com`.
@@ -252,6 +256,7 @@ pub async fn create_sso(
                         sp_entity_id: entity_id.as_deref(),
                         sp_key_pem: &pair.key_pem,
                         sp_cert_pem: &pair.cert_pem,
+                        idp_initiated: new.idp_initiated,
                     },
                 )?;
                 if let Some(jit) = new.jit {
@@ -273,7 +278,10 @@ pub async fn create_sso(
                     Some(node_id),
                     "sso_method_created",
                     &id.to_string(),
-                    &name,
+                    &format!(
+                        "{name}; IdP-initiated sign-in {}",
+                        if new.idp_initiated { "on" } else { "off" }
+                    ),
                 )?;
                 Ok(Ok(id))
             })

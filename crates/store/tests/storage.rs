@@ -246,6 +246,7 @@ async fn foreign_keys_are_enforced_on_every_backend() {
                         sp_entity_id: None,
                         sp_key_pem: "k",
                         sp_cert_pem: "c",
+                        idp_initiated: false,
                     },
                 )
             })
@@ -275,6 +276,7 @@ async fn sso_methods_get_twelve_digit_ids_within_their_node() {
                         sp_entity_id: None,
                         sp_key_pem: "key",
                         sp_cert_pem: "cert",
+                        idp_initiated: false,
                     },
                 )?;
                 Ok((node, id))
@@ -363,6 +365,7 @@ async fn expired_saml_state_and_sessions_are_purged() {
                         sp_entity_id: None,
                         sp_key_pem: "k",
                         sp_cert_pem: "c",
+                        idp_initiated: false,
                     },
                 )?;
                 let past = now_millis() - 1000;

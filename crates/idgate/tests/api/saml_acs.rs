@@ -10,7 +10,7 @@ use idgate_saml::testing::{Claims, IDP_ENTITY, TestIdp, signed_response};
 use crate::helpers::{TestApp, between, spawn_app, spawn_with, test_config};
 
 /// A response signed by `idp` (xmlsec1), with a fresh assertion id.
-fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
+pub(crate) fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
     let id = format!(
         "_a{}",
         &idgate_store::token::hash(&idgate_store::token::generate().token)[..24]
@@ -72,7 +72,12 @@ async fn set_idp_endpoints(
 }
 
 /// Adds a node and an SSO method whose IdP is `idp` to a running app.
-async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
+pub(crate) async fn add_method(
+    app: &TestApp,
+    idp: &TestIdp,
+    jit: bool,
+    idp_initiated: bool,
+) -> SsoId {
     let settings = idp.settings();
     app.store
         .run(move |c| {
@@ -87,6 +92,7 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
                     sp_entity_id: None,
                     sp_key_pem: &sp.key_pem,
                     sp_cert_pem: &sp.cert_pem,
+                    idp_initiated,
                 },
             )?;
             sso::set_idp(c, id, &settings)?;
@@ -95,7 +101,6 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
                 id,
                 &sso::SettingsChange {
                     jit: Some(jit),
-                    idp_initiated: Some(idp_initiated),
                     ..sso::SettingsChange::default()
                 },
             )?;
@@ -105,7 +110,12 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
         .unwrap()
 }
 
-async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqwest::Response {
+pub(crate) async fn post(
+    app: &TestApp,
+    path: &str,
+    xml: &str,
+    relay: Option<&str>,
+) -> reqwest::Response {
     let encoded = openssl::base64::encode_block(xml.as_bytes());
     let mut form = vec![("SAMLResponse", encoded.as_str())];
     if let Some(r) = relay {
@@ -119,11 +129,11 @@ async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqw
         .unwrap()
 }
 
-fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
+pub(crate) fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
     Claims::new(acs, audience, "")
 }
 
-async fn last_failure(app: &TestApp) -> String {
+pub(crate) async fn last_failure(app: &TestApp) -> String {
     let events = app
         .store
         .run(|c| idgate_store::events::latest(c, None, 5))
