@@ -7,9 +7,9 @@ use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::nodes::{self, CreateNodeError, Node, NodeName};
 use idgate_store::scim::TokenChange;
 use idgate_store::sso::{self, DomainError, SettingsChange};
-use idgate_store::teams;
 use idgate_store::users::{self, UserStatus};
 use idgate_store::{DbConnection, NodeId, SsoId, StorageError, Store, TeamId, UserId, events};
+use idgate_store::{sessions, teams};
 
 /// Why an action did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -290,6 +290,7 @@ pub async fn create_sso(
 }
 
 /// Reads an IdP metadata document and makes it the method's IdP; returns a one-line summary.
+/// The sessions the method opened end: they were signed by the IdP being replaced.
 pub async fn import_idp(
     store: &Store,
     actor: &Actor,
@@ -313,18 +314,24 @@ pub async fn import_idp(
             let Some(method) = sso::get(c, sso_id)? else {
                 return Ok(Err(no_sso(sso_id)));
             };
-            idgate_store::transaction(c, |c| {
+            let ended = idgate_store::transaction(c, |c| {
                 sso::set_idp(c, sso_id, &settings)?;
+                let ended = sessions::delete_for_sso(c, sso_id)?;
                 record(
                     c,
                     &actor,
                     Some(method.node_id),
                     "sso_idp_imported",
                     &sso_id.to_string(),
-                    &settings.entity_id,
-                )
+                    &format!("{}; {}", settings.entity_id, sessions_ended(ended)),
+                )?;
+                Ok(ended)
             })?;
-            Ok(Ok(summary))
+            Ok(Ok(if ended == 0 {
+                summary
+            } else {
+                format!("{summary}; {}", sessions_ended(ended))
+            }))
         })
         .await?
 }
@@ -519,7 +526,12 @@ pub async fn rotate_sp_cert(
     Ok(())
 }
 
-/// Deletes an SSO method; returns its node.
+/// `3 sessions ended`, for audit details and summaries.
+fn sessions_ended(n: usize) -> String {
+    format!("{n} session{} ended", if n == 1 { "" } else { "s" })
+}
+
+/// Deletes an SSO method and ends the sessions it opened; returns its node.
 pub async fn delete_sso(
     store: &Store,
     actor: &Actor,
@@ -532,6 +544,7 @@ pub async fn delete_sso(
                 return Ok(Err(no_sso(sso_id)));
             };
             idgate_store::transaction(c, |c| {
+                let ended = sessions::delete_for_sso(c, sso_id)?;
                 sso::delete(c, sso_id)?;
                 record(
                     c,
@@ -539,7 +552,7 @@ pub async fn delete_sso(
                     Some(method.node_id),
                     "sso_method_deleted",
                     &sso_id.to_string(),
-                    &method.name,
+                    &format!("{}; {}", method.name, sessions_ended(ended)),
                 )
             })?;
             Ok(Ok(method.node_id))

@@ -459,8 +459,9 @@ pub fn set_domains(
     })
 }
 
-/// Deletes an SSO method with its domains, pending requests and seen assertion ids; sessions
-/// it opened stay until they expire or are signed out.
+/// Deletes an SSO method with its domains, pending requests and seen assertion ids. Sessions
+/// it opened would outlive it (their `sso_id` becomes NULL): end them first
+/// ([`crate::sessions::delete_for_sso`]).
 pub fn delete(conn: &mut DbConnection, sso_id: SsoId) -> Result<(), StorageError> {
     let removed = diesel::delete(sso_methods::table.find(sso_id.get())).execute(conn)?;
     if removed == 0 {

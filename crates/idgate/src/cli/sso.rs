@@ -31,7 +31,8 @@ pub enum SsoCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Import the IdP's metadata (JumpCloud: SSO tab → Export Metadata).
+    /// Import the IdP's metadata (JumpCloud: SSO tab → Export Metadata); the method's sessions
+    /// end.
     ImportIdp { sso_id: SsoId, file: PathBuf },
     /// Change settings.
     Set {
@@ -69,7 +70,7 @@ pub enum SsoCommand {
     ExportCert { sso_id: SsoId },
     /// Give the method a new SP key and certificate (give the IdP the new metadata after).
     RotateCert { sso_id: SsoId },
-    /// Delete the method: sign-in through it stops; accounts and sessions stay.
+    /// Delete the method: sign-in through it stops and its sessions end; accounts stay.
     Delete {
         sso_id: SsoId,
         /// Confirm the deletion.

@@ -1,4 +1,5 @@
-//! Sessions: IdP-initiated sign-in only when the admin chose it.
+//! Sessions: IdP-initiated sign-in only when the admin chose it, and sessions ending with their
+//! method or its IdP.
 
 use idgate::actions::{self, Actor, NewSso};
 use idgate_saml::testing::TestIdp;
@@ -8,6 +9,9 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, spawn_app};
 use crate::saml_acs::{claims, last_failure, post, signed};
+
+const JUMPCLOUD_METADATA: &str =
+    include_str!("../../../saml/tests/fixtures/jumpcloud/metadata.xml");
 
 /// A node of its own (`name`) with an SSO method created as the admin creates one, trusting
 /// `idp`, JIT on, IdP-initiated sign-in as given.
@@ -53,6 +57,28 @@ async fn tile_sign_in(
     let mut c = claims(&acs, &acs);
     c.name_id = name_id;
     post(app, &acs_path, &signed(idp, &c), None).await
+}
+
+/// The `name=value` of the session cookie a sign-in set.
+fn session_cookie(res: &reqwest::Response) -> String {
+    let set = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.contains("idgate_session=") && !v.contains("Max-Age=0"))
+        .unwrap_or_else(|| panic!("a session cookie in {:?}", res.headers()));
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// The status and body of `path` with these `Cookie` header lines.
+async fn with_cookies(app: &TestApp, path: &str, cookies: &[&str]) -> (StatusCode, String) {
+    let mut req = app.client.get(app.url(path));
+    for cookie in cookies {
+        req = req.header("cookie", *cookie);
+    }
+    let res = req.send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
 }
 
 async fn detail_of_last(app: &TestApp, kind: &'static str) -> String {
@@ -114,5 +140,63 @@ async fn a_new_method_refuses_idp_initiated_sign_in_until_the_admin_turns_it_on(
         );
         let res = tile_sign_in(&app, &idp, tile, "bob@beta.test").await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_method_or_replacing_its_idp_ends_its_sessions() {
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let app = spawn_app(db).await;
+        let (_, first) = method_on_node(&app, &idp, "acme", true).await;
+        let (_, second) = method_on_node(&app, &idp, "beta", true).await;
+        let mut firsts = Vec::new();
+        for _ in 0..2 {
+            let res = tile_sign_in(&app, &idp, first, "jane@acme.test").await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            firsts.push(session_cookie(&res));
+        }
+        let res = tile_sign_in(&app, &idp, second, "bob@beta.test").await;
+        let other = session_cookie(&res);
+        let status = |cookie: String| {
+            let app = &app;
+            async move { with_cookies(app, "/auth/session", &[&cookie]).await.0 }
+        };
+
+        // Replacing the IdP's metadata (a new certificate, say) signs out whom the old one
+        // signed in, and only them.
+        let summary = actions::import_idp(&app.store, &Actor::cli(), first, JUMPCLOUD_METADATA)
+            .await
+            .unwrap();
+        assert!(summary.ends_with("; 2 sessions ended"), "{summary}");
+        assert_eq!(
+            detail_of_last(&app, "sso_idp_imported").await,
+            "IdP Entity ID; 2 sessions ended"
+        );
+        for cookie in &firsts {
+            assert_eq!(status(cookie.clone()).await, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(status(other.clone()).await, StatusCode::OK);
+
+        // Deleting a method ends its sessions in the same transaction.
+        actions::delete_sso(&app.store, &Actor::cli(), second)
+            .await
+            .unwrap();
+        assert_eq!(
+            detail_of_last(&app, "sso_method_deleted").await,
+            "beta method; 1 session ended"
+        );
+        // Before, the session outlived its method (its sso_id set to NULL).
+        assert_eq!(status(other).await, StatusCode::UNAUTHORIZED);
+
+        // A method with no sessions: nothing to end, and the summary does not mention it.
+        let summary = actions::import_idp(&app.store, &Actor::cli(), first, JUMPCLOUD_METADATA)
+            .await
+            .unwrap();
+        assert!(!summary.contains("session"), "{summary}");
+        assert_eq!(
+            detail_of_last(&app, "sso_idp_imported").await,
+            "IdP Entity ID; 0 sessions ended"
+        );
     }
 }
