@@ -21,8 +21,6 @@ use serde_json::{Value, json};
 
 use crate::validate::{self, Expectations, Rejection, Verified};
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "idgate_session";
 /// How long a sign-in lasts.
 pub const SESSION_HOURS: i64 = 8;
 
@@ -358,17 +356,19 @@ pub async fn consume(
         .await;
     match outcome {
         Ok(Ok((session_token, target))) => {
-            let cookie = Cookie::build(SESSION_COOKIE, session_token)
+            let cookie = Cookie::build(crate::session::cookie_name(secure), session_token)
                 .path("/")
                 .http_only(true)
                 .secure(secure)
                 .same_site(SameSite::Lax)
                 .max_age(actix_web::cookie::time::Duration::hours(SESSION_HOURS))
                 .finish();
-            HttpResponse::SeeOther()
-                .insert_header((LOCATION, target))
-                .cookie(cookie)
-                .finish()
+            let mut response = HttpResponse::SeeOther();
+            response.insert_header((LOCATION, target)).cookie(cookie);
+            if let Some(stale) = crate::session::stale_cookie(secure) {
+                response.cookie(stale);
+            }
+            response.finish()
         }
         Ok(Err(failure)) => fail(&store, method, failure).await,
         Err(err) => crate::unavailable(&err),

@@ -7,6 +7,7 @@ mod cli_saml;
 mod cli_sso;
 mod console;
 mod console_pages;
+mod forward_auth;
 mod helpers;
 mod ops;
 mod routes;
