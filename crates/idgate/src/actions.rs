@@ -11,7 +11,7 @@ use idgate_store::users::{self, UserStatus};
 use idgate_store::{
     DbConnection, EmailDomain, NodeId, SsoId, StorageError, Store, TeamId, UserId, events,
 };
-use idgate_store::{links, teams};
+use idgate_store::{links, sessions, teams};
 
 /// Why an action did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +161,10 @@ pub struct NewSso {
     pub domain: Option<String>,
     /// JIT provisioning (the store's default when `None`).
     pub jit: Option<bool>,
+    /// Accept IdP-initiated sign-in (a JumpCloud User Console tile). Off unless the admin
+    /// turns it on: an unsolicited response can sign a browser in as the sender's account
+    /// (login CSRF).
+    pub idp_initiated: bool,
 }
 
 /// Splits a list of domains typed by an admin (commas, spaces or new lines) and checks each.
@@ -234,6 +238,7 @@ pub async fn create_sso(
                         sp_entity_id: entity_id.as_deref(),
                         sp_key_pem: &pair.key_pem,
                         sp_cert_pem: &pair.cert_pem,
+                        idp_initiated: new.idp_initiated,
                     },
                 )?;
                 if let Some(jit) = new.jit {
@@ -255,7 +260,10 @@ pub async fn create_sso(
                     Some(node_id),
                     "sso_method_created",
                     &id.to_string(),
-                    &name,
+                    &format!(
+                        "{name}; IdP-initiated sign-in {}",
+                        if new.idp_initiated { "on" } else { "off" }
+                    ),
                 )?;
                 Ok(Ok(id))
             })
@@ -264,6 +272,7 @@ pub async fn create_sso(
 }
 
 /// Reads an IdP metadata document and makes it the method's IdP; returns a one-line summary.
+/// The sessions the method opened end: they were signed by the IdP being replaced.
 pub async fn import_idp(
     store: &Store,
     actor: &Actor,
@@ -287,18 +296,24 @@ pub async fn import_idp(
             let Some(method) = sso::get(c, sso_id)? else {
                 return Ok(Err(no_sso(sso_id)));
             };
-            idgate_store::transaction(c, |c| {
+            let ended = idgate_store::transaction(c, |c| {
                 sso::set_idp(c, sso_id, &settings)?;
+                let ended = sessions::delete_for_sso(c, sso_id)?;
                 record(
                     c,
                     &actor,
                     Some(method.node_id),
                     "sso_idp_imported",
                     &sso_id.to_string(),
-                    &settings.entity_id,
-                )
+                    &format!("{}; {}", settings.entity_id, sessions_ended(ended)),
+                )?;
+                Ok(ended)
             })?;
-            Ok(Ok(summary))
+            Ok(Ok(if ended == 0 {
+                summary
+            } else {
+                format!("{summary}; {}", sessions_ended(ended))
+            }))
         })
         .await?
 }
@@ -488,7 +503,12 @@ pub async fn rotate_sp_cert(
     Ok(())
 }
 
-/// Deletes an SSO method; returns its node.
+/// `3 sessions ended`, for audit details and summaries.
+fn sessions_ended(n: usize) -> String {
+    format!("{n} session{} ended", if n == 1 { "" } else { "s" })
+}
+
+/// Deletes an SSO method and ends the sessions it opened; returns its node.
 pub async fn delete_sso(
     store: &Store,
     actor: &Actor,
@@ -501,6 +521,7 @@ pub async fn delete_sso(
                 return Ok(Err(no_sso(sso_id)));
             };
             idgate_store::transaction(c, |c| {
+                let ended = sessions::delete_for_sso(c, sso_id)?;
                 sso::delete(c, sso_id)?;
                 record(
                     c,
@@ -508,7 +529,7 @@ pub async fn delete_sso(
                     Some(method.node_id),
                     "sso_method_deleted",
                     &sso_id.to_string(),
-                    &method.name,
+                    &format!("{}; {}", method.name, sessions_ended(ended)),
                 )
             })?;
             Ok(Ok(method.node_id))

@@ -23,8 +23,6 @@ pub(crate) mod failure;
 
 use failure::Failure;
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "idgate_session";
 /// How long a sign-in lasts.
 pub const SESSION_HOURS: i64 = 8;
 
@@ -103,17 +101,19 @@ pub async fn consume(
         .await;
     match outcome {
         Ok(Ok((session_token, target))) => {
-            let cookie = Cookie::build(SESSION_COOKIE, session_token)
+            let cookie = Cookie::build(crate::session::cookie_name(secure), session_token)
                 .path("/")
                 .http_only(true)
                 .secure(secure)
                 .same_site(SameSite::Lax)
                 .max_age(actix_web::cookie::time::Duration::hours(SESSION_HOURS))
                 .finish();
-            HttpResponse::SeeOther()
-                .insert_header((LOCATION, target))
-                .cookie(cookie)
-                .finish()
+            let mut response = HttpResponse::SeeOther();
+            response.insert_header((LOCATION, target)).cookie(cookie);
+            if let Some(stale) = crate::session::stale_cookie(secure) {
+                response.cookie(stale);
+            }
+            response.finish()
         }
         // Audited in the sign-in's own transaction.
         Ok(Err(failure)) => refused_page(&method, &failure),

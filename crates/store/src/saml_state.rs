@@ -137,6 +137,7 @@ mod tests {
                 sp_entity_id: None,
                 sp_key_pem: "k",
                 sp_cert_pem: "c",
+                idp_initiated: false,
             },
         )
         .unwrap()

@@ -120,6 +120,12 @@ pub fn delete_for_name_id(
     .execute(conn)?)
 }
 
+/// Ends every session an SSO method opened (the method is deleted, or its IdP replaced);
+/// returns how many.
+pub fn delete_for_sso(conn: &mut DbConnection, sso_id: SsoId) -> Result<usize, StorageError> {
+    Ok(diesel::delete(sessions::table.filter(sessions::sso_id.eq(sso_id.get()))).execute(conn)?)
+}
+
 /// Ends every session of a user (when an admin locks it); returns how many.
 pub fn delete_for_user(conn: &mut DbConnection, user_id: &UserId) -> Result<usize, StorageError> {
     Ok(

@@ -14,6 +14,9 @@ pub struct NewSsoMethod<'a> {
     pub sp_entity_id: Option<&'a str>,
     pub sp_key_pem: &'a str,
     pub sp_cert_pem: &'a str,
+    /// Whether responses that answer no AuthnRequest are accepted (login CSRF risk: the
+    /// admin's explicit choice, never a default).
+    pub idp_initiated: bool,
 }
 
 /// The public part of an SSO method.
@@ -61,6 +64,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSsoMethod<'_>) -> Result<SsoId, 
                 sso_methods::sp_entity_id.eq(new.sp_entity_id),
                 sso_methods::sp_key_pem.eq(new.sp_key_pem),
                 sso_methods::sp_cert_pem.eq(new.sp_cert_pem),
+                sso_methods::idp_initiated.eq(new.idp_initiated),
                 sso_methods::created_at.eq(now),
                 sso_methods::updated_at.eq(now),
             ))
@@ -503,8 +507,9 @@ pub fn set_domains(
     })
 }
 
-/// Deletes an SSO method with its domains, pending requests and seen assertion ids; sessions
-/// it opened stay until they expire or are signed out.
+/// Deletes an SSO method with its domains, pending requests and seen assertion ids. Sessions
+/// it opened would outlive it (their `sso_id` becomes NULL): end them first
+/// ([`crate::sessions::delete_for_sso`]).
 pub fn delete(conn: &mut DbConnection, sso_id: SsoId) -> Result<(), StorageError> {
     let removed = diesel::delete(sso_methods::table.find(sso_id.get())).execute(conn)?;
     if removed == 0 {

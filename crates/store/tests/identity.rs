@@ -232,6 +232,7 @@ async fn links_are_unique_per_name_id_and_per_user_in_a_method() {
                         sp_entity_id: None,
                         sp_key_pem: "k",
                         sp_cert_pem: "c",
+                        idp_initiated: false,
                     },
                 )?;
                 let jane = users::insert(

@@ -246,6 +246,7 @@ async fn foreign_keys_are_enforced_on_every_backend() {
                         sp_entity_id: None,
                         sp_key_pem: "k",
                         sp_cert_pem: "c",
+                        idp_initiated: false,
                     },
                 )
             })
@@ -275,6 +276,7 @@ async fn sso_methods_get_twelve_digit_ids_within_their_node() {
                         sp_entity_id: None,
                         sp_key_pem: "key",
                         sp_cert_pem: "cert",
+                        idp_initiated: false,
                     },
                 )?;
                 Ok((node, id))
@@ -363,6 +365,7 @@ async fn expired_saml_state_and_sessions_are_purged() {
                         sp_entity_id: None,
                         sp_key_pem: "k",
                         sp_cert_pem: "c",
+                        idp_initiated: false,
                     },
                 )?;
                 let past = now_millis() - 1000;
@@ -438,5 +441,69 @@ async fn expired_saml_state_and_sessions_are_purged() {
             "{:?}: the expired assertion id and session (the expired request was deleted when consumed)",
             db.backend()
         );
+    }
+}
+
+#[tokio::test]
+async fn a_method_keeps_its_creation_choice_and_ends_only_its_own_sessions() {
+    use idgate_store::{now_millis, sessions};
+    for db in TestDatabase::all() {
+        let store = open(&db);
+        store
+            .run(|c| {
+                let node = nodes::create(c, &nodes::NodeName::parse("n").unwrap())
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                let mut methods = Vec::new();
+                for (name, idp_initiated) in [("sp-only", false), ("tile", true)] {
+                    let id = sso::create(
+                        c,
+                        &sso::NewSsoMethod {
+                            node_id: node.id,
+                            name,
+                            sp_entity_id: None,
+                            sp_key_pem: "k",
+                            sp_cert_pem: "c",
+                            idp_initiated,
+                        },
+                    )?;
+                    assert_eq!(sso::get(c, id)?.unwrap().idp_initiated, idp_initiated);
+                    methods.push(id);
+                }
+                let user = idgate_store::users::insert(
+                    c,
+                    node.id,
+                    &idgate_store::users::UserFields {
+                        user_name: "u@n.test".into(),
+                        attributes: "{}".into(),
+                        active: true,
+                        ..Default::default()
+                    },
+                    idgate_store::users::Provenance::Jit,
+                )?;
+                for (hash, sso_id) in [("a1", methods[0]), ("a2", methods[0]), ("b1", methods[1])] {
+                    sessions::create(
+                        c,
+                        &sessions::NewSession {
+                            token_hash: hash,
+                            user_id: &user.id,
+                            node_id: node.id,
+                            sso_id: Some(sso_id),
+                            name_id: None,
+                            session_index: None,
+                            expires_at: now_millis() + 60_000,
+                        },
+                    )?;
+                }
+                assert_eq!(sessions::delete_for_sso(c, methods[0])?, 2);
+                assert!(sessions::get(c, "a1")?.is_none());
+                assert!(
+                    sessions::get(c, "b1")?.is_some(),
+                    "the other method's stays"
+                );
+                assert_eq!(sessions::delete_for_sso(c, methods[0])?, 0);
+                Ok(())
+            })
+            .await
+            .unwrap();
     }
 }

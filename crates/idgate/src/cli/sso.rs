@@ -24,10 +24,15 @@ pub enum SsoCommand {
         /// A custom SP entity id (default: the method's /api/rest/sso/saml/<ssoId> URL).
         #[arg(long)]
         entity_id: Option<String>,
+        /// Accept sign-ins started at the IdP (JumpCloud's User Console tile needs it). Off by
+        /// default: an unsolicited response can sign a browser in as someone else (login CSRF).
+        #[arg(long, value_enum, default_value = "off")]
+        idp_initiated: Switch,
         #[command(flatten)]
         output: Output,
     },
-    /// Import the IdP's metadata (JumpCloud: SSO tab → Export Metadata).
+    /// Import the IdP's metadata (JumpCloud: SSO tab → Export Metadata); the method's sessions
+    /// end.
     ImportIdp { sso_id: SsoId, file: PathBuf },
     /// Change settings.
     Set {
@@ -65,7 +70,7 @@ pub enum SsoCommand {
     ExportCert { sso_id: SsoId },
     /// Give the method a new SP key and certificate (give the IdP the new metadata after).
     RotateCert { sso_id: SsoId },
-    /// Delete the method: sign-in through it stops; accounts and sessions stay.
+    /// Delete the method: sign-in through it stops and its sessions end; accounts stay.
     Delete {
         sso_id: SsoId,
         /// Confirm the deletion.
@@ -181,8 +186,17 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
             node_id,
             name,
             entity_id,
+            idp_initiated,
             output,
-        } => create(store, config, node_id, &name, entity_id, &output).await,
+        } => {
+            let new = NewSso {
+                name,
+                entity_id,
+                idp_initiated: idp_initiated.is_on(),
+                ..NewSso::default()
+            };
+            create(store, config, node_id, new, &output).await
+        }
         SsoCommand::ImportIdp { sso_id, file } => import_idp(store, sso_id, &file).await,
         SsoCommand::Set {
             sso_id,
@@ -271,31 +285,27 @@ async fn create(
     store: &Store,
     config: &Config,
     node_id: NodeId,
-    name: &str,
-    entity_id: Option<String>,
+    new: NewSso,
     output: &super::Output,
 ) -> anyhow::Result<()> {
-    let sso_id = actions::create_sso(
-        store,
-        &Actor::cli(),
-        node_id,
-        NewSso {
-            name: name.to_owned(),
-            entity_id,
-            ..NewSso::default()
-        },
-    )
-    .await?;
+    let sso_id = actions::create_sso(store, &Actor::cli(), node_id, new).await?;
     let method = load(store, sso_id).await?;
     let urls = SpUrls::of(&config.base_url, &method);
     if output.json {
         println!(
             "{}",
-            json!({"sso_id": sso_id, "entity_id": urls.entity_id, "acs_url": urls.acs_url, "login_url": urls.login_url, "metadata_url": urls.metadata_url})
+            json!({"sso_id": sso_id, "entity_id": urls.entity_id, "acs_url": urls.acs_url, "login_url": urls.login_url, "metadata_url": urls.metadata_url, "idp_initiated": method.idp_initiated})
         );
     } else {
         println!("created SSO method {sso_id}");
         print_urls(&urls);
+        if method.idp_initiated {
+            println!("IdP-initiated sign-in: on (tile sign-ins accepted)");
+        } else {
+            println!(
+                "IdP-initiated sign-in: off (for tile sign-ins: idgate sso set {sso_id} --idp-initiated on)"
+            );
+        }
     }
     Ok(())
 }

@@ -38,6 +38,7 @@ pub struct SsoForm {
     #[serde(default)]
     entity_id: String,
     jit: Option<String>,
+    idp_initiated: Option<String>,
 }
 
 #[derive(Template)]
@@ -228,6 +229,7 @@ pub async fn create_sso(
         entity_id: Some(form.entity_id.clone()),
         domain: Some(form.domain.clone()),
         jit: Some(form.jit.is_some()),
+        idp_initiated: form.idp_initiated.is_some(),
     };
     match actions::create_sso(&store, &admin.actor, node_id, new).await {
         Ok(sso_id) => see_other(&format!("/console/sso/{sso_id}?done=sso-created")),

@@ -51,11 +51,17 @@ fn assert_second_method(cwd: &std::path::Path, env: &[(&str, &str)], node: &str)
             "Other",
             "--entity-id",
             "urn:acme:idgate",
+            "--idp-initiated",
+            "on",
             "--json",
         ],
         None,
     ));
     assert_eq!(custom["entity_id"], "urn:acme:idgate");
+    assert_eq!(
+        custom["idp_initiated"], true,
+        "the admin chose tile sign-ins"
+    );
     let other = custom["sso_id"].as_i64().unwrap().to_string();
     assert_one_line_error(
         &idgate(
@@ -85,6 +91,10 @@ fn an_admin_wires_a_method_to_jumpcloud_from_the_cli() {
         ));
         let sso_id = created["sso_id"].as_i64().unwrap().to_string();
         assert_eq!(sso_id.len(), 12);
+        assert_eq!(
+            created["idp_initiated"], false,
+            "IdP-initiated sign-in is off unless asked for"
+        );
         assert_eq!(
             created["entity_id"],
             format!("https://sso.acme.test/api/rest/sso/saml/{sso_id}")
@@ -244,6 +254,7 @@ async fn sp_metadata_and_certificate_download_over_http() {
                         sp_entity_id: None,
                         sp_key_pem: &pair.key_pem,
                         sp_cert_pem: &pair.cert_pem,
+                        idp_initiated: false,
                     },
                 )
             })

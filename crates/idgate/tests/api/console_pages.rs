@@ -496,6 +496,36 @@ async fn sso_settings_certificate_rotation_and_deletion() {
 }
 
 #[tokio::test]
+async fn the_create_form_offers_idp_initiated_sign_in_unticked() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let console = Console::sign_in(&app).await;
+        let node = console.node("Acme").await;
+        let form = console.get(&format!("/console/nodes/{node}")).await;
+        assert!(
+            form.body
+                .contains(r#"name="idp_initiated" id="sso-idp-initiated""#)
+                && !form.body.contains(r#"id="sso-idp-initiated" checked"#),
+            "offered, unticked: {}",
+            form.body
+        );
+        let sso = console.sso(&node, "JumpCloud", "acme.com").await;
+        assert!(
+            !sso_method(&app, &sso).await.idp_initiated,
+            "IdP-initiated sign-in stays off unless ticked"
+        );
+        let tile = console
+            .post(
+                &format!("/console/nodes/{node}/sso"),
+                &[("name", "Tile"), ("idp_initiated", "on")],
+            )
+            .await;
+        let tile = between(tile.redirect(), "/console/sso/", "?").to_owned();
+        assert!(sso_method(&app, &tile).await.idp_initiated, "ticked");
+    }
+}
+
+#[tokio::test]
 async fn the_scim_token_is_shown_once_and_rotation_retires_the_old_one() {
     for db in TestDatabase::all() {
         let app = spawn_app(db).await;
@@ -981,7 +1011,6 @@ async fn the_audit_log_says_what_changed_who_signed_out_and_what_was_exported() 
                 ("require_signed", "either"),
                 ("allow_sha1", "on"),
                 ("jit", "on"),
-                ("idp_initiated", "on"),
                 ("domains", "acme.com"),
             ],
         )

@@ -41,6 +41,7 @@ async fn the_sp_certificate_downloads_as_pem() {
                         sp_entity_id: None,
                         sp_key_pem: "test key",
                         sp_cert_pem: "-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n",
+                        idp_initiated: false,
                     },
                 )
             })

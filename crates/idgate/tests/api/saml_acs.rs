@@ -109,6 +109,7 @@ pub(crate) async fn add_method_in(
                     sp_entity_id: None,
                     sp_key_pem: &sp.key_pem,
                     sp_cert_pem: &sp.cert_pem,
+                    idp_initiated,
                 },
             )?;
             sso::set_idp(c, id, &settings)?;
@@ -117,7 +118,6 @@ pub(crate) async fn add_method_in(
                 id,
                 &sso::SettingsChange {
                     jit: Some(jit),
-                    idp_initiated: Some(idp_initiated),
                     ..sso::SettingsChange::default()
                 },
             )?;

@@ -58,6 +58,15 @@ async fn add_sso_method(app: &App, browser: &Browser) -> String {
     // Add Method → SSO.
     browser.fill("#sso-name", "JumpCloud").await;
     browser.fill("#sso-domain", "acme.com").await;
+    // Users will also sign in from the tile in the JumpCloud User Console: the admin says so.
+    assert_eq!(browser.attr("#sso-idp-initiated", "checked").await, None);
+    browser.click("#sso-idp-initiated").await;
+    // The whole form in the picture, its last fields included.
+    browser
+        .client()
+        .execute("document.querySelector('#sso').scrollIntoView()", vec![])
+        .await
+        .expect("scroll to the form");
     browser.screenshot_of("#sso", "sso-new").await;
     browser.click("#add-sso").await;
     browser.wait_for("#sp-entity-id").await;
@@ -115,6 +124,27 @@ async fn add_sso_method(app: &App, browser: &Browser) -> String {
         .unwrap();
     assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
 
+    import_jumpcloud_metadata(browser).await;
+
+    // SCIM will provision the accounts: JIT off.
+    browser.click("#set-jit").await;
+    browser.click("#save-settings").await;
+    browser.wait_for("[role=status]").await;
+    assert_eq!(browser.text("[role=status]").await, "Settings saved.");
+    assert_eq!(browser.attr("#set-jit", "checked").await, None);
+    assert!(
+        browser
+            .attr("#set-idp-initiated", "checked")
+            .await
+            .is_some(),
+        "IdP-initiated sign-in as chosen when the method was added"
+    );
+    browser.screenshot_of("#settings", "sso-settings").await;
+    node
+}
+
+/// Uploads JumpCloud's metadata on the method's page: a wrong file first, then the right one.
+async fn import_jumpcloud_metadata(browser: &Browser) {
     // JumpCloud's metadata: a file that is not metadata is refused and says why.
     let dir = tempfile::tempdir().unwrap();
     let wrong = dir.path().join("notes.xml");
@@ -137,15 +167,6 @@ async fn add_sso_method(app: &App, browser: &Browser) -> String {
         "IdP metadata imported."
     );
     browser.screenshot_of("#idp", "sso-idp-imported").await;
-
-    // SCIM will provision the accounts: JIT off.
-    browser.click("#set-jit").await;
-    browser.click("#save-settings").await;
-    browser.wait_for("[role=status]").await;
-    assert_eq!(browser.text("[role=status]").await, "Settings saved.");
-    assert_eq!(browser.attr("#set-jit", "checked").await, None);
-    browser.screenshot_of("#settings", "sso-settings").await;
-    node
 }
 
 /// Add Method → SCIM → Generate; returns the token.

@@ -8,7 +8,8 @@ use idgate_store::{SsoId, sso};
 
 use crate::harness::{self, App, Browser};
 
-/// A node whose SSO method trusts `idp`, with IdP-initiated sign-in and JIT on.
+/// A node whose SSO method trusts `idp`, created with IdP-initiated sign-in (the tile) and JIT
+/// on.
 async fn method_for(app: &App, idp: &TestIdp) -> SsoId {
     let admin = Actor::cli();
     let node = actions::create_node(&app.store, &admin, "Acme")
@@ -22,6 +23,7 @@ async fn method_for(app: &App, idp: &TestIdp) -> SsoId {
             name: "JumpCloud".to_owned(),
             domain: Some("acme.test".to_owned()),
             jit: Some(true),
+            idp_initiated: true,
             ..NewSso::default()
         },
     )
@@ -29,17 +31,7 @@ async fn method_for(app: &App, idp: &TestIdp) -> SsoId {
     .unwrap();
     let settings = idp.settings();
     app.store
-        .run(move |c| {
-            sso::set_idp(c, sso_id, &settings)?;
-            sso::update_settings(
-                c,
-                sso_id,
-                &sso::SettingsChange {
-                    idp_initiated: Some(true),
-                    ..sso::SettingsChange::default()
-                },
-            )
-        })
+        .run(move |c| sso::set_idp(c, sso_id, &settings))
         .await
         .unwrap();
     sso_id
