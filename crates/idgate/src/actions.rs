@@ -281,15 +281,22 @@ pub async fn create_sso(
         .await?
 }
 
-/// Reads an IdP metadata document and makes it the method's IdP; returns a one-line summary.
+/// Reads an IdP metadata document (the identity provider `entity_id` of it, which must be named
+/// when it describes several) and makes it the method's IdP; returns a summary: one line, and a
+/// `warning: ` line per IdP certificate that expires soon (or has), which is also recorded as
+/// `sso_certificate_expiring` with the import.
 pub async fn import_idp(
     store: &Store,
     actor: &Actor,
     sso_id: SsoId,
     xml: &str,
+    entity_id: Option<&str>,
 ) -> Result<String, ActionError> {
-    let settings = idp::import(xml).map_err(|e| ActionError::Invalid(e.to_string()))?;
-    let summary = format!(
+    let now = chrono::Utc::now();
+    let entity_id = entity_id.map(str::trim).filter(|id| !id.is_empty());
+    let settings =
+        idp::import_entity(xml, entity_id, now).map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let mut summary = format!(
         "imported IdP '{}' ({} signing certificate(s), SSO via {})",
         settings.entity_id,
         settings.certs.len(),
@@ -299,6 +306,10 @@ pub async fn import_idp(
             "HTTP-POST"
         }
     );
+    for warning in crate::certificates::warnings(&settings.certs, now) {
+        summary.push_str("\nwarning: ");
+        summary.push_str(&warning);
+    }
     let actor = actor.clone();
     store
         .run(move |c| {
@@ -314,7 +325,17 @@ pub async fn import_idp(
                     "sso_idp_imported",
                     &sso_id.to_string(),
                     &settings.entity_id,
+                )?;
+                crate::certificates::record(
+                    c,
+                    &actor.0,
+                    method.node_id,
+                    sso_id,
+                    &settings.certs,
+                    now,
+                    false,
                 )
+                .map(|_| ())
             })?;
             Ok(Ok(summary))
         })

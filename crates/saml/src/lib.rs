@@ -9,6 +9,7 @@ mod dsig;
 pub mod idp;
 pub mod keys;
 pub mod login;
+mod names;
 pub mod session;
 pub mod slo;
 pub mod sp;

@@ -11,6 +11,8 @@ mod helpers;
 mod ops;
 mod routes;
 mod saml_acs;
+mod saml_fields;
 mod scim;
 mod scim_groups;
+mod sso_metadata;
 mod tls;
