@@ -271,16 +271,23 @@ pub async fn create_sso(
         .await?
 }
 
-/// Reads an IdP metadata document and makes it the method's IdP; returns a one-line summary.
-/// The sessions the method opened end: they were signed by the IdP being replaced.
+/// Reads an IdP metadata document (the identity provider `entity_id` of it, which must be named
+/// when it describes several) and makes it the method's IdP. The sessions the method opened end:
+/// they were signed by the IdP being replaced. Returns a summary: one line, and a `warning: `
+/// line per IdP certificate that expires soon (or has), which is also recorded as
+/// `sso_certificate_expiring` with the import.
 pub async fn import_idp(
     store: &Store,
     actor: &Actor,
     sso_id: SsoId,
     xml: &str,
+    entity_id: Option<&str>,
 ) -> Result<String, ActionError> {
-    let settings = idp::import(xml).map_err(|e| ActionError::Invalid(e.to_string()))?;
-    let summary = format!(
+    let now = chrono::Utc::now();
+    let entity_id = entity_id.map(str::trim).filter(|id| !id.is_empty());
+    let settings =
+        idp::import_entity(xml, entity_id, now).map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let mut summary = format!(
         "imported IdP '{}' ({} signing certificate(s), SSO via {})",
         settings.entity_id,
         settings.certs.len(),
@@ -290,6 +297,7 @@ pub async fn import_idp(
             "HTTP-POST"
         }
     );
+    let warnings = crate::certificates::warnings(&settings.certs, now);
     let actor = actor.clone();
     store
         .run(move |c| {
@@ -307,13 +315,26 @@ pub async fn import_idp(
                     &sso_id.to_string(),
                     &format!("{}; {}", settings.entity_id, sessions_ended(ended)),
                 )?;
+                crate::certificates::record(
+                    c,
+                    &actor.0,
+                    method.node_id,
+                    sso_id,
+                    &settings.certs,
+                    now,
+                    false,
+                )?;
                 Ok(ended)
             })?;
-            Ok(Ok(if ended == 0 {
-                summary
-            } else {
-                format!("{summary}; {}", sessions_ended(ended))
-            }))
+            if ended > 0 {
+                summary.push_str("; ");
+                summary.push_str(&sessions_ended(ended));
+            }
+            for warning in warnings {
+                summary.push_str("\nwarning: ");
+                summary.push_str(&warning);
+            }
+            Ok(Ok(summary))
         })
         .await?
 }

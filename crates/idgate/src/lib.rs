@@ -5,6 +5,7 @@
 //! that tests build the very same application ([`startup::Application`]).
 
 pub mod actions;
+pub mod certificates;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -136,12 +136,22 @@ impl Application {
     }
 }
 
-/// Removes expired sessions, AuthnRequests and used assertion ids now and then. Every replica
-/// runs it; the deletes are idempotent.
+/// Removes expired sessions, AuthnRequests and used assertion ids now and then, and (hourly)
+/// records the IdP certificates that expire soon. Every replica runs it; the deletes are
+/// idempotent, and a method's certificate event is recorded at most once a day.
 async fn purge_periodically(store: Store) {
     let mut ticks = tokio::time::interval(PURGE_EVERY);
+    let mut certificates_checked: Option<tokio::time::Instant> = None;
     loop {
         ticks.tick().await;
+        if certificates_checked.is_none_or(|at| at.elapsed() >= crate::certificates::CHECK_EVERY) {
+            certificates_checked = Some(tokio::time::Instant::now());
+            match crate::certificates::check_all(&store, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(count, "IdP signing certificates expire soon"),
+                Err(err) => tracing::warn!(error = %err, "cannot check IdP certificates"),
+            }
+        }
         let purged = store
             .run(|c| {
                 Ok(idgate_store::saml_state::purge_expired(c)?

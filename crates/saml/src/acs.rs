@@ -225,7 +225,11 @@ fn accept(
             sso_id: Some(method.sso_id),
             name_id: Some(&verified.name_id),
             session_index: verified.session_index.as_deref(),
-            expires_at: idgate_store::now_millis() + SESSION_HOURS * 3_600_000,
+            expires_at: (idgate_store::now_millis() + SESSION_HOURS * 3_600_000).min(
+                verified
+                    .session_not_on_or_after
+                    .map_or(i64::MAX, |end| end.timestamp_millis()),
+            ),
         },
     )?;
     audit(

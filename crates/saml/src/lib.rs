@@ -10,6 +10,7 @@ mod identity;
 pub mod idp;
 pub mod keys;
 pub mod login;
+mod names;
 pub mod relay;
 pub mod routing;
 pub mod session;

@@ -1,7 +1,8 @@
 //! SP-initiated single logout: after idgate ends its own session, the browser is sent to the
 //! IdP's SLO endpoint (when the metadata names one) with a LogoutRequest by the Redirect
 //! binding, signed when the method signs its requests. The IdP's LogoutResponse comes back to
-//! `/api/rest/sso/saml/slo/{sso_id}`, which also answers LogoutRequests the IdP starts.
+//! `/api/rest/sso/saml/slo/{sso_id}`, which also answers LogoutRequests the IdP starts (with the
+//! RelayState the IdP sent, see [`response`]).
 
 use std::io::{Read, Write};
 use std::str::FromStr;
@@ -17,7 +18,7 @@ use idgate_store::{PublicBaseUrl, SsoId, Store};
 use openssl::hash::MessageDigest;
 use openssl::sign::Verifier;
 use samael::crypto::CryptoProvider;
-use samael::schema::{Issuer, LogoutRequest, LogoutResponse, NameID, Status, StatusCode};
+use samael::schema::{Issuer, LogoutRequest, NameID};
 use samael::traits::ToXml;
 use serde::Deserialize;
 
@@ -56,12 +57,19 @@ pub fn logout_url(
             return None;
         }
     };
-    redirect_to(method, slo, "SAMLRequest", &xml)
+    redirect_to(method, slo, "SAMLRequest", &xml, None)
 }
 
-/// `destination?{param}=<deflated, base64 message>`, signed (`SigAlg`, `Signature`) when the
-/// method signs its requests.
-fn redirect_to(method: &SsoMethod, destination: &str, param: &str, xml: &str) -> Option<String> {
+/// `destination?{param}=<deflated, base64 message>[&RelayState=…]`, signed (`SigAlg`,
+/// `Signature`, over the query in that order: bindings 3.4.4.1) when the method signs its
+/// requests.
+fn redirect_to(
+    method: &SsoMethod,
+    destination: &str,
+    param: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> Option<String> {
     let built = (|| -> Result<String, Box<dyn std::error::Error>> {
         let mut deflated = Vec::new();
         {
@@ -71,6 +79,9 @@ fn redirect_to(method: &SsoMethod, destination: &str, param: &str, xml: &str) ->
         let mut url = url::Url::parse(destination)?;
         url.query_pairs_mut()
             .append_pair(param, &openssl::base64::encode_block(&deflated));
+        if let Some(relay_state) = relay_state {
+            url.query_pairs_mut().append_pair("RelayState", relay_state);
+        }
         if method.sign_requests {
             let key = openssl::pkey::PKey::private_key_from_pem(method.sp_key_pem.as_bytes())?;
             url = samael::crypto::sign_url(url, &key)?;
@@ -92,6 +103,9 @@ pub struct SloParams {
     saml_response: Option<String>,
     #[serde(rename = "SAMLRequest")]
     saml_request: Option<String>,
+    /// The IdP's state, carried back unchanged with the answer to its LogoutRequest.
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
 }
 
 fn plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
@@ -114,17 +128,12 @@ pub async fn endpoint(
 ) -> HttpResponse {
     let post = form.is_some();
     let params = form.map_or_else(|| query.into_inner(), web::Form::into_inner);
-    if params.saml_response.is_some() {
-        return HttpResponse::SeeOther()
-            .insert_header((LOCATION, "/"))
-            .finish();
-    }
-    let Some(saml_request) = params.saml_request else {
+    if params.saml_response.is_none() && params.saml_request.is_none() {
         return plain(
             actix_web::http::StatusCode::BAD_REQUEST,
             "This address receives the identity provider's logout messages; there is nothing to do here.",
         );
-    };
+    }
     let Ok(sso_id) = path.parse::<SsoId>() else {
         return crate::not_found();
     };
@@ -132,6 +141,17 @@ pub async fn endpoint(
         Ok(Some(method)) => method,
         Ok(None) => return crate::not_found(),
         Err(err) => return crate::unavailable(&err),
+    };
+    let Some(saml_request) = params.saml_request else {
+        // The answer to idgate's own LogoutRequest: the session ended before it was sent, so
+        // only what the message is, is checked.
+        let answer = params.saml_response.unwrap_or_default();
+        return match response::read_answer(post, &answer) {
+            Ok(()) => HttpResponse::SeeOther()
+                .insert_header((LOCATION, "/"))
+                .finish(),
+            Err(rejection) => refused(&store, &method, &rejection, ANSWER_REFUSED).await,
+        };
     };
     let slo_url = SpUrls::of(&base.0, &method).slo_url;
     let raw_query = req.query_string().to_owned();
@@ -149,28 +169,38 @@ pub async fn endpoint(
     };
     let checked = match checked {
         Ok(Ok(checked)) => checked,
-        Ok(Err(rejection)) => return refused(&store, &method, &rejection).await,
+        Ok(Err(rejection)) => return refused(&store, &method, &rejection, REQUEST_REFUSED).await,
         Err(_) => return HttpResponse::ServiceUnavailable().finish(),
     };
     let request_id = checked.id.clone();
     match end_sessions(&store, &method, &checked).await {
         Ok(true) => {}
-        Ok(false) => return refused(&store, &method, &Rejection::Replay).await,
+        Ok(false) => {
+            return refused(&store, &method, &Rejection::Replay, REQUEST_REFUSED).await;
+        }
         Err(err) => return crate::unavailable(&err),
     }
-    match response_url(&method, &base.0, Some(request_id.as_str())) {
-        Some(url) => HttpResponse::Found()
-            .insert_header((LOCATION, url))
-            .finish(),
-        None => HttpResponse::SeeOther()
-            .insert_header((LOCATION, "/"))
-            .finish(),
-    }
+    response::reply(&method, &base.0, &request_id, params.relay_state.as_deref()).unwrap_or_else(
+        || {
+            HttpResponse::SeeOther()
+                .insert_header((LOCATION, "/"))
+                .finish()
+        },
+    )
 }
 
-/// Logs and audits (`sso_logout_failed`, the rule's code as target) a refused LogoutRequest.
-async fn refused(store: &Store, method: &SsoMethod, rejection: &Rejection) -> HttpResponse {
-    tracing::warn!(sso_id = %method.sso_id, rule = rejection.code(), reason = %rejection, "IdP logout request refused");
+const REQUEST_REFUSED: &str = "The logout request could not be accepted.";
+const ANSWER_REFUSED: &str = "You are signed out here, but the identity provider's answer to the logout could not be accepted.";
+
+/// Logs and audits (`sso_logout_failed`, the rule's code as target) a refused logout message;
+/// the browser gets `text`.
+async fn refused(
+    store: &Store,
+    method: &SsoMethod,
+    rejection: &Rejection,
+    text: &str,
+) -> HttpResponse {
+    tracing::warn!(sso_id = %method.sso_id, rule = rejection.code(), reason = %rejection, "IdP logout message refused");
     let (node, code, detail) = (method.node_id, rejection.code(), rejection.to_string());
     let recorded = store
         .run(move |c| {
@@ -190,10 +220,7 @@ async fn refused(store: &Store, method: &SsoMethod, rejection: &Rejection) -> Ht
     if let Err(err) = recorded {
         tracing::error!(error = %err, "cannot record a refused logout request");
     }
-    plain(
-        actix_web::http::StatusCode::BAD_REQUEST,
-        "The logout request could not be accepted.",
-    )
+    plain(actix_web::http::StatusCode::BAD_REQUEST, text)
 }
 
 /// Records the request's ID (refusing a second use, on any replica) and ends the sessions of
@@ -322,6 +349,11 @@ fn verify_redirect(
     if !verified {
         return Err(Rejection::BadSignature);
     }
+    inflate(encoded)
+}
+
+/// A message of the Redirect binding: base64 of DEFLATE, bounded once inflated, then screened.
+fn inflate(encoded: &str) -> Result<String, Rejection> {
     let deflated =
         openssl::base64::decode_block(encoded.trim()).map_err(|_| Rejection::NotBase64)?;
     let mut xml = String::new();
@@ -330,7 +362,7 @@ fn verify_redirect(
         crate::validate::MAX_RESPONSE_BYTES as u64,
     )
     .read_to_string(&mut xml)
-    .map_err(|_| Rejection::NotXml("the request does not inflate".to_owned()))?;
+    .map_err(|_| Rejection::NotXml("the message does not inflate".to_owned()))?;
     crate::validate::screen_markup(&xml)?;
     Ok(xml)
 }
@@ -344,15 +376,16 @@ pub(crate) struct CheckedLogout {
     pub remember_until: DateTime<Utc>,
 }
 
-/// Issuer, destination, a NameID, an ID, an IssueInstant no older than
-/// [`crate::validate::MAX_MESSAGE_AGE`] and not in the future, and NotOnOrAfter when present,
-/// all with the method's skew.
+/// A `samlp:LogoutRequest` (its names in their SAML namespaces), issuer, destination, a NameID,
+/// an ID, an IssueInstant no older than [`crate::validate::MAX_MESSAGE_AGE`] and not in the
+/// future, and NotOnOrAfter when present, all with the method's skew.
 fn check_request(
     method: &SsoMethod,
     slo_url: &str,
     xml: &str,
     now: DateTime<Utc>,
 ) -> Result<CheckedLogout, Rejection> {
+    crate::names::check(xml, crate::names::LOGOUT_REQUEST)?;
     let request = LogoutRequest::from_str(xml).map_err(|e| Rejection::NotXml(e.to_string()))?;
     let expected = method.idp_entity_id.clone().unwrap_or_default();
     let issuer = request
@@ -366,9 +399,13 @@ fn check_request(
             found: issuer,
         });
     }
-    if let Some(destination) = request.destination.as_deref()
-        && destination != slo_url
-    {
+    // Every request acted on is signed (by either binding), and a signed message names where it
+    // was sent (bindings 3.4.5.2, 3.5.5.2).
+    let destination = request
+        .destination
+        .as_deref()
+        .ok_or(Rejection::NoDestination("logout request"))?;
+    if destination != slo_url {
         return Err(Rejection::Destination {
             expected: slo_url.to_owned(),
             found: destination.to_owned(),
@@ -422,42 +459,7 @@ fn not_on_or_after(xml: &str) -> Result<Option<DateTime<Utc>>, Rejection> {
         .map_err(|_| Rejection::NotXml(format!("NotOnOrAfter '{value}' is not a time")))
 }
 
-/// The LogoutResponse (Success) to the IdP's SLO endpoint, by the Redirect binding.
-fn response_url(
-    method: &SsoMethod,
-    base_url: &str,
-    in_response_to: Option<&str>,
-) -> Option<String> {
-    let slo = method.idp_slo_url.as_deref()?;
-    let response = LogoutResponse {
-        id: Some(crate::login::request_id()),
-        in_response_to: in_response_to.map(str::to_owned),
-        version: Some("2.0".to_owned()),
-        issue_instant: Some(chrono::Utc::now()),
-        destination: Some(slo.to_owned()),
-        consent: None,
-        issuer: Some(Issuer {
-            value: Some(SpUrls::of(base_url, method).entity_id),
-            ..Issuer::default()
-        }),
-        signature: None,
-        status: Some(Status {
-            status_code: StatusCode {
-                value: Some("urn:oasis:names:tc:SAML:2.0:status:Success".to_owned()),
-            },
-            status_message: None,
-            status_detail: None,
-        }),
-    };
-    let xml = match response.to_string() {
-        Ok(xml) => xml,
-        Err(err) => {
-            tracing::error!(error = ?err, "cannot write the LogoutResponse");
-            return None;
-        }
-    };
-    redirect_to(method, slo, "SAMLResponse", &xml)
-}
+mod response;
 
 #[cfg(test)]
 mod tests;

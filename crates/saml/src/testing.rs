@@ -27,17 +27,49 @@ mod tempfile_dir {
 
 impl TestIdp {
     pub fn new() -> Self {
+        let pair = crate::keys::generate("throw-away test IdP").unwrap();
+        Self::with_pair(&pair.key_pem, pair.cert_pem)
+    }
+
+    /// A test IdP whose throw-away certificate is valid from `from_days` to `until_days` days
+    /// from now (negative: in the past): for certificate expiry.
+    pub fn with_certificate_days(from_days: i64, until_days: i64) -> Self {
+        use openssl::asn1::Asn1Time;
+        let key =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(openssl::nid::Nid::COMMONNAME, "throw-away test IdP")
+            .unwrap();
+        let name = name.build();
+        let at = |days: i64| {
+            Asn1Time::from_unix(chrono::Utc::now().timestamp() + days * 86_400).unwrap()
+        };
+        let mut builder = openssl::x509::X509::builder().unwrap();
+        builder.set_version(2).unwrap();
+        builder.set_subject_name(&name).unwrap();
+        builder.set_issuer_name(&name).unwrap();
+        builder.set_pubkey(&key).unwrap();
+        builder.set_not_before(&at(from_days)).unwrap();
+        builder.set_not_after(&at(until_days)).unwrap();
+        builder
+            .sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let cert_pem = String::from_utf8(builder.build().to_pem().unwrap()).unwrap();
+        let key_pem = String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        Self::with_pair(&key_pem, cert_pem)
+    }
+
+    fn with_pair(key_pem: &str, cert_pem: String) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "idgate-test-idp-{}",
             &idgate_store::token::generate().hash[..16]
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let pair = crate::keys::generate("throw-away test IdP").unwrap();
-        std::fs::write(dir.join("test-idp-key.pem"), &pair.key_pem).unwrap();
-        std::fs::write(dir.join("test-idp-cert.pem"), &pair.cert_pem).unwrap();
+        std::fs::write(dir.join("test-idp-key.pem"), key_pem).unwrap();
+        std::fs::write(dir.join("test-idp-cert.pem"), &cert_pem).unwrap();
         Self {
             dir: tempfile_dir::Dir(dir),
-            cert_pem: pair.cert_pem,
+            cert_pem,
         }
     }
 
@@ -94,6 +126,16 @@ impl TestIdp {
         }
     }
 
+    /// This IdP's metadata as an `md:EntityDescriptor` named `entity_id`: its certificate,
+    /// sign-in by HTTP-POST at `https://idp.example.test/sso`, and `extra` inside the
+    /// `IDPSSODescriptor` (`SingleLogoutService` elements, say).
+    pub fn metadata(&self, entity_id: &str, extra: &str) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>{extra}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
+            cert = crate::keys::pem_body(&self.cert_pem),
+        )
+    }
+
     /// The throw-away private key (PEM), for signing Redirect-binding query strings.
     pub fn key_pem(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("test-idp-key.pem")).unwrap()
@@ -138,6 +180,9 @@ pub struct Claims<'a> {
     pub assertion_id: &'a str,
     /// (signature method, digest method) of the assertion's signature template.
     pub algorithms: (&'a str, &'a str),
+    /// The `AuthnStatement`'s `SessionNotOnOrAfter`, in seconds from the (shifted) issue instant;
+    /// none by default.
+    pub session_not_on_or_after: Option<i64>,
 }
 
 impl<'a> Claims<'a> {
@@ -153,6 +198,7 @@ impl<'a> Claims<'a> {
             shift_secs: 0,
             assertion_id,
             algorithms: (RSA_SHA256, SHA256),
+            session_not_on_or_after: None,
         }
     }
 }
@@ -170,13 +216,17 @@ pub fn assertion_xml(c: &Claims<'_>, signed: bool) -> String {
     let attrs = c.email.map(|e| format!(
         r#"<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>{e}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="firstname"><saml:AttributeValue>Jane</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>"#
     )).unwrap_or_default();
+    let session_end = c
+        .session_not_on_or_after
+        .map(|secs| format!(r#" SessionNotOnOrAfter="{}""#, t(secs)))
+        .unwrap_or_default();
     let sig = if signed {
         signature_template(c.assertion_id, c.algorithms.0, c.algorithms.1)
     } else {
         String::new()
     };
     format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#,
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{acs}"{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="s1"{session_end}><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#,
         id = c.assertion_id,
         now = t(0),
         from = t(-60),
@@ -208,4 +258,14 @@ pub fn response_around(c: &Claims<'_>, inner: &str) -> String {
 /// A response whose assertion is signed by `idp`.
 pub fn signed_response(idp: &TestIdp, c: &Claims<'_>) -> String {
     idp.sign(&response_around(c, &assertion_xml(c, true)))
+}
+
+/// A response whose Response element (not its assertion) carries an empty signature template:
+/// edit it if need be, then sign it with [`TestIdp::sign`].
+pub fn response_signature_template(c: &Claims<'_>) -> String {
+    let unsigned = response_around(c, &assertion_xml(c, false));
+    let start = unsigned.find(r#" ID=""#).expect("the response has an ID") + r#" ID=""#.len();
+    let id = &unsigned[start..start + unsigned[start..].find('"').expect("a quoted ID")];
+    let template = signature_template(id, RSA_SHA256, SHA256);
+    unsigned.replacen("<samlp:Status>", &format!("{template}<samlp:Status>"), 1)
 }

@@ -121,6 +121,40 @@ pub enum Rejection {
     UnknownRequest { found: String },
     #[error("InResponseTo is missing and IdP-initiated login is not allowed")]
     Unsolicited,
+    #[error("the message's root element is {found}, not {expected}")]
+    Envelope {
+        expected: &'static str,
+        found: String,
+    },
+    #[error("'{name}' is in the namespace {found}, not {expected}")]
+    Namespace {
+        name: String,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("the {element}'s Version is '{found}', not 2.0")]
+    Version {
+        element: &'static str,
+        found: String,
+    },
+    #[error("the signed {0} has no Destination")]
+    NoDestination(&'static str),
+    #[error(
+        "the conditions start at {not_before}, which is not before their end {not_on_or_after}"
+    )]
+    ConditionsWindow {
+        not_before: DateTime<Utc>,
+        not_on_or_after: DateTime<Utc>,
+    },
+    #[error("the response answers '{response}' but its bearer confirmation answers {confirmation}")]
+    InResponseToMismatch {
+        response: String,
+        confirmation: String,
+    },
+    #[error("the assertion has no AuthnStatement")]
+    NoAuthnStatement,
+    #[error("the IdP ended the session at {0} (SessionNotOnOrAfter)")]
+    SessionExpired(DateTime<Utc>),
     #[error("the assertion was already used")]
     Replay,
 }
@@ -166,6 +200,14 @@ impl Rejection {
             Rejection::NoNameId => "no_name_id",
             Rejection::UnknownRequest { .. } => "in_response_to",
             Rejection::Unsolicited => "unsolicited",
+            Rejection::Envelope { .. } => "envelope",
+            Rejection::Namespace { .. } => "namespace",
+            Rejection::Version { .. } => "version",
+            Rejection::NoDestination(_) => "no_destination",
+            Rejection::ConditionsWindow { .. } => "conditions_window",
+            Rejection::InResponseToMismatch { .. } => "in_response_to_mismatch",
+            Rejection::NoAuthnStatement => "no_authn_statement",
+            Rejection::SessionExpired(_) => "session_expired",
             Rejection::Replay => "replay",
         }
     }
@@ -184,6 +226,9 @@ pub struct Verified {
     /// From signed content only.
     pub in_response_to: Option<String>,
     pub session_index: Option<String>,
+    /// When the IdP's session ends (the earliest `SessionNotOnOrAfter` of its statements): idgate's
+    /// session does not outlive it.
+    pub session_not_on_or_after: Option<DateTime<Utc>>,
     /// Which element carried the signature used: "response" or "assertion".
     pub signed: &'static str,
 }
@@ -247,6 +292,7 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
         element: signed,
     } = verify(xml, &envelope, expect)?;
     let response = signed_response.as_ref().unwrap_or(&envelope);
+    profile::check_versions(response, &assertion)?;
     check_status(response)?;
     if let Some(issuer) = response.issuer.as_ref().and_then(|i| i.value.as_deref()) {
         check_issuer(issuer, expect)?;
@@ -263,12 +309,16 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
             found: destination.to_owned(),
         });
     }
+    profile::check_signed_destination(signed_response.as_ref())?;
     let bearer = check_subject(&assertion, expect)?;
+    profile::check_in_response_to_agrees(response, &bearer)?;
+    profile::check_conditions_window(&assertion)?;
     check_conditions(&assertion, expect)?;
     check_issue_instant(assertion.issue_instant, expect.now, expect.clock_skew)?;
     if let Some(response) = &signed_response {
         check_issue_instant(response.issue_instant, expect.now, expect.clock_skew)?;
     }
+    let session_not_on_or_after = profile::check_authn_statements(&assertion, expect)?;
     let name = assertion
         .subject
         .as_ref()
@@ -307,6 +357,7 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
             .as_ref()
             .and_then(|s| s.first())
             .and_then(|s| s.session_index.clone()),
+        session_not_on_or_after,
         signed,
     })
 }
@@ -358,6 +409,7 @@ fn root_element(xml: &str) -> Option<Root> {
 /// a broken document is reported as such, not as a bad signature.
 fn screen(xml: &str) -> Result<Response, Rejection> {
     screen_markup(xml)?;
+    crate::names::check(xml, crate::names::RESPONSE)?;
     let envelope = Response::from_str(xml).map_err(parse_error)?;
     if envelope.encrypted_assertion.is_some() {
         return Err(Rejection::Encrypted);
@@ -404,6 +456,7 @@ fn verify(xml: &str, envelope: &Response, expect: &Expectations<'_>) -> Result<S
         allowed,
     )
     .map_err(|_| Rejection::BadSignature)?;
+    crate::names::check(&reduced, crate::names::SIGNED)?;
     // samael's parser does not check the root element's name, so it is read here: the reduced
     // document is rooted at the element the signature covers.
     let signed = match root_element(&reduced) {
@@ -614,6 +667,8 @@ fn parse_error(err: impl std::fmt::Display) -> Rejection {
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).to_owned()
 }
+
+mod profile;
 
 #[cfg(test)]
 mod tests;

@@ -33,7 +33,13 @@ pub enum SsoCommand {
     },
     /// Import the IdP's metadata (JumpCloud: SSO tab → Export Metadata); the method's sessions
     /// end.
-    ImportIdp { sso_id: SsoId, file: PathBuf },
+    ImportIdp {
+        sso_id: SsoId,
+        file: PathBuf,
+        /// The identity provider to import, when the metadata describes several.
+        #[arg(long)]
+        entity_id: Option<String>,
+    },
     /// Change settings.
     Set {
         sso_id: SsoId,
@@ -97,6 +103,9 @@ pub struct CheckArgs {
     /// The IdP's metadata (its entity id and signing certificates are used).
     #[arg(long)]
     idp_metadata: PathBuf,
+    /// The identity provider to use, when the metadata describes several.
+    #[arg(long)]
+    idp_entity_id: Option<String>,
     #[arg(long)]
     sp_entity_id: String,
     /// The ACS URL the response was posted to.
@@ -124,7 +133,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let usage = |message: String| anyhow::Error::new(super::UsageError(message));
     let metadata = std::fs::read_to_string(&args.idp_metadata)
         .map_err(|e| usage(format!("cannot read {}: {e}", args.idp_metadata.display())))?;
-    let idp = idp::import(&metadata).map_err(|e| {
+    let now = match &args.now {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|e| usage(format!("--now '{text}' is not an RFC 3339 instant: {e}")))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    // The metadata is judged at the same instant as the response (its validUntil).
+    let idp = idp::import_entity(&metadata, args.idp_entity_id.as_deref(), now).map_err(|e| {
         usage(format!(
             "cannot import {}: {e}",
             args.idp_metadata.display()
@@ -132,12 +148,6 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     })?;
     let raw = std::fs::read_to_string(&args.response_file)
         .map_err(|e| usage(format!("cannot read {}: {e}", args.response_file.display())))?;
-    let now = match &args.now {
-        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .map_err(|e| usage(format!("--now '{text}' is not an RFC 3339 instant: {e}")))?
-            .with_timezone(&chrono::Utc),
-        None => chrono::Utc::now(),
-    };
     let expect = Expectations {
         idp_entity_id: &idp.entity_id,
         idp_certs: &idp.certs,
@@ -197,7 +207,11 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
             };
             create(store, config, node_id, new, &output).await
         }
-        SsoCommand::ImportIdp { sso_id, file } => import_idp(store, sso_id, &file).await,
+        SsoCommand::ImportIdp {
+            sso_id,
+            file,
+            entity_id,
+        } => import_idp(store, sso_id, &file, entity_id.as_deref()).await,
         SsoCommand::Set {
             sso_id,
             jit,
@@ -318,10 +332,15 @@ fn print_urls(urls: &SpUrls) {
     println!("SP cert:       {}", urls.cert_url);
 }
 
-async fn import_idp(store: &Store, sso_id: SsoId, file: &std::path::Path) -> anyhow::Result<()> {
+async fn import_idp(
+    store: &Store,
+    sso_id: SsoId,
+    file: &std::path::Path,
+    entity_id: Option<&str>,
+) -> anyhow::Result<()> {
     let xml =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let summary = actions::import_idp(store, &Actor::cli(), sso_id, &xml)
+    let summary = actions::import_idp(store, &Actor::cli(), sso_id, &xml, entity_id)
         .await
         .map_err(|e| match e {
             ActionError::Invalid(why) => anyhow!("cannot import {}: {why}", file.display()),
@@ -333,6 +352,7 @@ async fn import_idp(store: &Store, sso_id: SsoId, file: &std::path::Path) -> any
 
 fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
     let urls = SpUrls::of(&config.base_url, method);
+    let expiring = idp::expiring_certificates(&method.idp_certs, chrono::Utc::now());
     if output.json {
         println!(
             "{}",
@@ -341,7 +361,10 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
                 "urls": urls,
                 "idp": {"entity_id": method.idp_entity_id, "sso_post_url": method.idp_sso_post_url,
                         "sso_redirect_url": method.idp_sso_redirect_url, "slo_url": method.idp_slo_url,
-                        "signing_certificates": method.idp_certs.len()},
+                        "signing_certificates": method.idp_certs.len(),
+                        "certificate_warnings": expiring.iter().map(|c| json!({
+                            "subject": c.subject, "not_after": c.not_after, "expired": c.expired,
+                            "warning": c.to_string()})).collect::<Vec<_>>()},
                 "jit": method.jit, "idp_initiated": method.idp_initiated, "clock_skew_secs": method.clock_skew_secs,
                 "sign_requests": method.sign_requests, "allow_sha1": method.allow_sha1,
                 "require_signed": method.require_signed, "domains": method.domains,
@@ -364,6 +387,9 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
             "IdP:           not imported yet: idgate sso import-idp {} FILE",
             method.sso_id
         ),
+    }
+    for certificate in &expiring {
+        println!("Warning:       {certificate}");
     }
     let on = |b: bool| if b { "on" } else { "off" };
     println!(

@@ -1,5 +1,7 @@
 //! One SSO method: what to give the IdP (with copy buttons and downloads), importing the IdP's
-//! metadata (file or paste), settings, rotating the SP certificate, deleting.
+//! metadata (file or paste; when it describes several identity providers, a second step to
+//! choose one), warnings about the IdP's certificates, settings, rotating the SP certificate,
+//! deleting.
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -94,6 +96,10 @@ struct SsoPage<'a> {
     urls: SpUrls,
     settings: SettingsForm,
     pasted: &'a str,
+    /// One sentence per IdP certificate that expires soon or has.
+    warnings: Vec<String>,
+    /// The identity providers of the metadata just uploaded, when it describes several.
+    entities: &'a [String],
 }
 
 async fn load(
@@ -108,6 +114,7 @@ struct Shown<'a> {
     chrome: Chrome,
     settings: Option<SettingsForm>,
     pasted: &'a str,
+    entities: &'a [String],
     status: StatusCode,
 }
 
@@ -125,8 +132,10 @@ async fn page(
                 chrome: shown.chrome,
                 urls: SpUrls::of(&config.base_url, &method),
                 settings: shown.settings.unwrap_or_else(|| SettingsForm::of(&method)),
+                warnings: crate::certificates::warnings(&method.idp_certs, chrono::Utc::now()),
                 method: &method,
                 pasted: shown.pasted,
+                entities: shown.entities,
             }),
             shown.status,
         ),
@@ -152,6 +161,7 @@ pub async fn show(
             chrome,
             settings: None,
             pasted: "",
+            entities: &[],
             status: StatusCode::OK,
         },
     )
@@ -164,6 +174,8 @@ struct Upload {
     csrf: String,
     file: String,
     pasted: String,
+    /// The identity provider chosen among several.
+    entity_id: String,
     /// Why the upload could not be read whole (the fields read before it are kept: the CSRF
     /// token comes first, so the admin hears the reason rather than "the form expired").
     problem: Option<String>,
@@ -209,6 +221,7 @@ async fn read_upload(mut payload: Multipart) -> Upload {
             "csrf" => upload.csrf = text,
             "metadata_file" => upload.file = text,
             "metadata_xml" => upload.pasted = text,
+            "entity_id" => upload.entity_id = text,
             _ => {}
         }
     }
@@ -227,7 +240,7 @@ pub async fn import_idp(
     if let Some(response) = admin.csrf_refusal(&upload.csrf) {
         return response;
     }
-    let again = |why: &str, pasted: String| {
+    let again = |why: &str, pasted: String, entities: Vec<String>| {
         let chrome = admin.chrome(None, Some(why));
         let (admin, store, config) = (&admin, &store, &config);
         async move {
@@ -240,6 +253,7 @@ pub async fn import_idp(
                     chrome,
                     settings: None,
                     pasted: &pasted,
+                    entities: &entities,
                     status: StatusCode::BAD_REQUEST,
                 },
             )
@@ -247,7 +261,7 @@ pub async fn import_idp(
         }
     };
     if let Some(why) = &upload.problem {
-        return again(&format!("Not imported: {why}."), String::new()).await;
+        return again(&format!("Not imported: {why}."), String::new(), Vec::new()).await;
     }
     let xml = if upload.file.trim().is_empty() {
         upload.pasted.trim()
@@ -258,13 +272,27 @@ pub async fn import_idp(
         return again(
             "Choose the IdP metadata file, or paste its XML, then import.",
             String::new(),
+            Vec::new(),
         )
         .await;
     }
-    match actions::import_idp(&store, &admin.actor, sso_id, xml).await {
+    let entity_id = Some(upload.entity_id.as_str()).filter(|id| !id.trim().is_empty());
+    match actions::import_idp(&store, &admin.actor, sso_id, xml, entity_id).await {
         Ok(_) => see_other(&format!("/console/sso/{sso_id}?done=idp-imported")),
         Err(ActionError::Invalid(why)) => {
-            again(&format!("Not imported: {why}."), upload.pasted.clone()).await
+            // Several identity providers: the second step keeps the document in the text box
+            // and offers their entity ids to choose from.
+            let entities = idgate_saml::idp::identity_provider_ids(xml);
+            if entities.len() > 1 {
+                again(&format!("Not imported: {why}."), xml.to_owned(), entities).await
+            } else {
+                again(
+                    &format!("Not imported: {why}."),
+                    upload.pasted.clone(),
+                    Vec::new(),
+                )
+                .await
+            }
         }
         Err(err) => admin.failed(&err),
     }
@@ -301,6 +329,7 @@ pub async fn settings(
                     chrome,
                     settings: Some(form),
                     pasted: "",
+                    entities: &[],
                     status: StatusCode::BAD_REQUEST,
                 },
             )
@@ -351,6 +380,7 @@ pub async fn delete(
                 chrome,
                 settings: None,
                 pasted: "",
+                entities: &[],
                 status: StatusCode::BAD_REQUEST,
             },
         )

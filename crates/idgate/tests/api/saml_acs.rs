@@ -21,7 +21,7 @@ pub(crate) fn signed(idp: &TestIdp, c: &Claims<'_>) -> String {
 }
 
 /// An app with an SSO method whose IdP is `idp`.
-async fn app_with_method(
+pub(crate) async fn app_with_method(
     db: TestDatabase,
     idp: &TestIdp,
     jit: bool,
@@ -34,7 +34,7 @@ async fn app_with_method(
 
 /// Points the method at the test IdP's endpoints: Redirect-binding sign-in (else POST), an SLO
 /// endpoint or none, and signed requests or not.
-async fn set_idp_endpoints(
+pub(crate) async fn set_idp_endpoints(
     app: &TestApp,
     idp: &TestIdp,
     sso_id: SsoId,
@@ -861,8 +861,23 @@ async fn logout_goes_through_the_idps_single_logout_when_it_has_one() {
 async fn the_slo_endpoint_takes_the_idps_answer() {
     let idp = TestIdp::new();
     let (app, sso_id) = app_with_method(TestDatabase::sqlite(), &idp, true, true).await;
+    let answer = format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_answer" Version="2.0" IssueInstant="{}" InResponseTo="_asked"><saml:Issuer>{IDP_ENTITY}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let mut deflated = Vec::new();
+    std::io::Write::write_all(
+        &mut flate2::write::DeflateEncoder::new(&mut deflated, flate2::Compression::default()),
+        answer.as_bytes(),
+    )
+    .unwrap();
+    let redirected: String =
+        url::form_urlencoded::byte_serialize(openssl::base64::encode_block(&deflated).as_bytes())
+            .collect();
     let back = app
-        .get(&format!("/api/rest/sso/saml/slo/{sso_id}?SAMLResponse=x"))
+        .get(&format!(
+            "/api/rest/sso/saml/slo/{sso_id}?SAMLResponse={redirected}"
+        ))
         .await;
     assert_eq!(
         (back.status(), back.headers()["location"].to_str().unwrap()),
@@ -875,7 +890,10 @@ async fn the_slo_endpoint_takes_the_idps_answer() {
     let posted = app
         .client
         .post(app.url(&format!("/api/rest/sso/saml/slo/{sso_id}")))
-        .form(&[("SAMLResponse", "x")])
+        .form(&[(
+            "SAMLResponse",
+            openssl::base64::encode_block(answer.as_bytes()).as_str(),
+        )])
         .send()
         .await
         .unwrap();
@@ -884,9 +902,15 @@ async fn the_slo_endpoint_takes_the_idps_answer() {
         StatusCode::SEE_OTHER,
         "the POST binding too"
     );
+    // What is not a LogoutResponse is refused (the session had ended before the request left).
+    let garbage = app
+        .get(&format!("/api/rest/sso/saml/slo/{sso_id}?SAMLResponse=x"))
+        .await;
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(last_logout_failure(&app).await, "not_base64");
 }
 
-fn logout_request(id: &str, destination: &str, signed: bool) -> String {
+pub(crate) fn logout_request(id: &str, destination: &str, signed: bool) -> String {
     let template = if signed {
         idgate_saml::testing::signature_template(
             id,
@@ -903,7 +927,7 @@ fn logout_request(id: &str, destination: &str, signed: bool) -> String {
 }
 
 /// Signs in through the ACS and returns the session cookie.
-async fn signed_in(app: &TestApp, idp: &TestIdp, sso_id: SsoId) -> String {
+pub(crate) async fn signed_in(app: &TestApp, idp: &TestIdp, sso_id: SsoId) -> String {
     let acs_path = format!("/api/rest/sso/saml/{sso_id}");
     let acs = app.url(&acs_path);
     let res = post(app, &acs_path, &signed(idp, &claims(&acs, &acs)), None).await;
@@ -916,7 +940,7 @@ async fn signed_in(app: &TestApp, idp: &TestIdp, sso_id: SsoId) -> String {
         .to_owned()
 }
 
-async fn session_status(app: &TestApp, cookie: &str) -> StatusCode {
+pub(crate) async fn session_status(app: &TestApp, cookie: &str) -> StatusCode {
     app.client
         .get(app.url("/auth/session"))
         .header("cookie", cookie)
@@ -1165,7 +1189,7 @@ fn hostile_signature(uri: &str) -> String {
 }
 
 /// The target (the rule's code) of the latest refused logout request.
-async fn last_logout_failure(app: &TestApp) -> String {
+pub(crate) async fn last_logout_failure(app: &TestApp) -> String {
     let events = app
         .store
         .run(|c| idgate_store::events::latest(c, None, 5))
@@ -1178,7 +1202,7 @@ async fn last_logout_failure(app: &TestApp) -> String {
         .expect("a refused logout event")
 }
 
-async fn post_logout(app: &TestApp, slo_path: &str, xml: &str) -> reqwest::Response {
+pub(crate) async fn post_logout(app: &TestApp, slo_path: &str, xml: &str) -> reqwest::Response {
     app.client
         .post(app.url(slo_path))
         .form(&[(

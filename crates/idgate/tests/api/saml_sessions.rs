@@ -294,9 +294,10 @@ async fn deleting_a_method_or_replacing_its_idp_ends_its_sessions() {
 
         // Replacing the IdP's metadata (a new certificate, say) signs out whom the old one
         // signed in, and only them.
-        let summary = actions::import_idp(&app.store, &Actor::cli(), first, JUMPCLOUD_METADATA)
-            .await
-            .unwrap();
+        let summary =
+            actions::import_idp(&app.store, &Actor::cli(), first, JUMPCLOUD_METADATA, None)
+                .await
+                .unwrap();
         assert!(summary.ends_with("; 2 sessions ended"), "{summary}");
         assert_eq!(
             detail_of_last(&app, "sso_idp_imported").await,
@@ -319,9 +320,10 @@ async fn deleting_a_method_or_replacing_its_idp_ends_its_sessions() {
         assert_eq!(status(other).await, StatusCode::UNAUTHORIZED);
 
         // A method with no sessions: nothing to end, and the summary does not mention it.
-        let summary = actions::import_idp(&app.store, &Actor::cli(), first, JUMPCLOUD_METADATA)
-            .await
-            .unwrap();
+        let summary =
+            actions::import_idp(&app.store, &Actor::cli(), first, JUMPCLOUD_METADATA, None)
+                .await
+                .unwrap();
         assert!(!summary.contains("session"), "{summary}");
         assert_eq!(
             detail_of_last(&app, "sso_idp_imported").await,

@@ -16,6 +16,7 @@ fn verified(name_id: &str, format: Option<&str>, attributes: &[(&str, &str)]) ->
         not_on_or_after: Utc::now(),
         in_response_to: None,
         session_index: None,
+        session_not_on_or_after: None,
         signed: "assertion",
     }
 }

@@ -194,3 +194,78 @@ fn old_future_expired_or_unidentified_requests_are_refused() {
     let bad_time = request("_n", now, r#" NotOnOrAfter="tomorrow""#, "");
     assert!(matches!(check(&bad_time), Err(Rejection::NotXml(_))));
 }
+
+#[test]
+fn only_a_logout_request_in_its_namespaces_with_a_destination_is_acted_on() {
+    let idp = TestIdp::new();
+    let m = method(&idp);
+    let now = Utc::now();
+    let check = |xml: &str| check_request(&m, SLO, xml, now);
+    let good = request("_g", now, "", "");
+    assert!(check(&good).is_ok());
+    let foreign_root = good
+        .replacen(
+            "<samlp:LogoutRequest ",
+            r#"<x:LogoutRequest xmlns:x="urn:other" "#,
+            1,
+        )
+        .replace("</samlp:LogoutRequest>", "</x:LogoutRequest>");
+    assert!(matches!(
+        check(&foreign_root),
+        Err(Rejection::Envelope {
+            expected: "samlp:LogoutRequest",
+            ..
+        })
+    ));
+    assert_eq!(check(&foreign_root).unwrap_err().code(), "envelope");
+    let response_root = good
+        .replacen("<samlp:LogoutRequest ", "<samlp:LogoutResponse ", 1)
+        .replace("</samlp:LogoutRequest>", "</samlp:LogoutResponse>");
+    assert_eq!(check(&response_root).unwrap_err().code(), "envelope");
+    let foreign_name_id = good.replace(
+        "<saml:NameID>jane@acme.test</saml:NameID>",
+        r#"<x:NameID xmlns:x="urn:other">admin@acme.test</x:NameID>"#,
+    );
+    assert_eq!(check(&foreign_name_id).unwrap_err().code(), "namespace");
+    let undirected = good.replace(&format!(r#" Destination="{SLO}""#), "");
+    assert_eq!(
+        check(&undirected),
+        Err(Rejection::NoDestination("logout request"))
+    );
+    assert_eq!(check(&undirected).unwrap_err().code(), "no_destination");
+}
+
+#[test]
+fn the_idps_answer_must_be_a_logout_response() {
+    let answer = format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" IssueInstant="{}"><saml:Issuer>{IDP_ENTITY}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+        instant(Utc::now())
+    );
+    let deflate = |xml: &str| {
+        let mut out = Vec::new();
+        {
+            let mut encoder = DeflateEncoder::new(&mut out, Compression::default());
+            encoder.write_all(xml.as_bytes()).unwrap();
+        }
+        openssl::base64::encode_block(&out)
+    };
+    assert_eq!(response::read_answer(false, &deflate(&answer)), Ok(()));
+    assert_eq!(response::read_answer(true, &posted(&answer)), Ok(()));
+    let not_an_answer = request("_r", Utc::now(), "", "");
+    for result in [
+        response::read_answer(false, &deflate(&not_an_answer)),
+        response::read_answer(true, &posted(&not_an_answer)),
+    ] {
+        assert_eq!(result.unwrap_err().code(), "envelope");
+    }
+    let foreign_status = answer
+        .replace("<samlp:Status>", r#"<x:Status xmlns:x="urn:other">"#)
+        .replace("</samlp:Status>", "</x:Status>");
+    assert_eq!(
+        response::read_answer(true, &posted(&foreign_status))
+            .unwrap_err()
+            .code(),
+        "namespace"
+    );
+    assert_eq!(response::read_answer(false, "x"), Err(Rejection::NotBase64));
+}

@@ -250,3 +250,69 @@ fn the_root_element_is_read_with_its_namespace() {
 fn the_start_up_self_test_passes() {
     assert_eq!(crate::self_test(), Ok(()));
 }
+
+#[test]
+fn the_captures_unsigned_envelope_is_read_by_the_book() {
+    let certs = certs();
+    let e = expect(&certs);
+    let code = |xml: &str| validate(xml, &e).err().map(|r| r.code());
+    assert_eq!(code(RESPONSE), None);
+    let root = RESPONSE.replacen(
+        "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\"",
+        "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:1.0:protocol\"",
+        1,
+    );
+    assert_eq!(code(&root), Some("envelope"));
+    let status = RESPONSE.replacen(
+        "<saml2p:Status>",
+        "<saml2p:Status xmlns:saml2p=\"urn:other\">",
+        1,
+    );
+    assert_eq!(code(&status), Some("namespace"));
+    let version = RESPONSE.replacen(
+        r#"ID="FQRGC12D4KDUUFHSRZXZ27C8ZT1WHAMF1JBQCISX" IssueInstant="2023-11-18T16:43:05.562Z" Version="2.0""#,
+        r#"ID="FQRGC12D4KDUUFHSRZXZ27C8ZT1WHAMF1JBQCISX" IssueInstant="2023-11-18T16:43:05.562Z" Version="2.1""#,
+        1,
+    );
+    assert_eq!(code(&version), Some("version"));
+    // Its response is not signed: no Destination would be fine (the Recipient still rules).
+    let undirected = RESPONSE.replacen(r#" Destination="http://localhost""#, "", 1);
+    assert_eq!(code(&undirected), None);
+    let verified = validate(RESPONSE, &e).unwrap();
+    assert_eq!(
+        verified.session_not_on_or_after, None,
+        "JumpCloud sends none"
+    );
+}
+
+#[test]
+fn the_document_the_signature_covers_is_held_to_the_names_on_its_own() {
+    use crate::testing::{Claims, TestIdp, assertion_xml, response_around};
+    const ACS: &str = "https://sso.acme.test/api/rest/sso/saml/123456789012";
+    let idp = TestIdp::new();
+    let c = Claims::new(ACS, ACS, "_reduced");
+    let assertion = assertion_xml(&c, true).replacen(
+        "<saml:Audience>",
+        r#"<saml:Audience xmlns:saml="urn:other">"#,
+        1,
+    );
+    let xml = idp.sign(&response_around(&c, &assertion));
+    let certs = [idp.cert_pem.clone()];
+    let e = Expectations {
+        idp_entity_id: crate::testing::IDP_ENTITY,
+        idp_certs: &certs,
+        sp_entity_id: ACS,
+        acs_url: ACS,
+        now: Utc::now(),
+        clock_skew: Duration::seconds(180),
+        allow_sha1: false,
+        require_signed: RequireSigned::Either,
+    };
+    // Past the envelope's own check (as a decrypted assertion would be), verify() refuses it.
+    let envelope = Response::from_str(&xml).unwrap();
+    assert_eq!(
+        verify(&xml, &envelope, &e).err().map(|r| r.code()),
+        Some("namespace")
+    );
+    assert_eq!(validate(&xml, &e).unwrap_err().code(), "namespace");
+}
