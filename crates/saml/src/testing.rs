@@ -1,5 +1,6 @@
 //! (feature `test-support`) A throw-away test IdP that signs SAML responses with the `xmlsec1`
-//! command: tests must never sign with the code under test.
+//! command, and encrypts their assertions with it (`encryption`): tests must never sign or
+//! encrypt with the code under test.
 
 use std::process::Command;
 
@@ -13,10 +14,29 @@ pub struct TestIdp {
     pub cert_pem: String,
 }
 
+mod encryption;
+
+pub use encryption::{
+    ContentCipher, Encryption, KeyTransport, Signing, encrypt_assertion, encrypted_response,
+    with_response_signature,
+};
+
 mod tempfile_dir {
     /// A directory removed when dropped.
     #[derive(Debug)]
     pub struct Dir(pub std::path::PathBuf);
+
+    impl Dir {
+        /// A fresh directory under the system's temporary one.
+        pub fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "{name}-{}",
+                &idgate_store::token::generate().hash[..16]
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Dir(dir)
+        }
+    }
 
     impl Drop for Dir {
         fn drop(&mut self) {
@@ -27,16 +47,12 @@ mod tempfile_dir {
 
 impl TestIdp {
     pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "idgate-test-idp-{}",
-            &idgate_store::token::generate().hash[..16]
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile_dir::Dir::new("idgate-test-idp");
         let pair = crate::keys::generate("throw-away test IdP").unwrap();
-        std::fs::write(dir.join("test-idp-key.pem"), &pair.key_pem).unwrap();
-        std::fs::write(dir.join("test-idp-cert.pem"), &pair.cert_pem).unwrap();
+        std::fs::write(dir.0.join("test-idp-key.pem"), &pair.key_pem).unwrap();
+        std::fs::write(dir.0.join("test-idp-cert.pem"), &pair.cert_pem).unwrap();
         Self {
-            dir: tempfile_dir::Dir(dir),
+            dir,
             cert_pem: pair.cert_pem,
         }
     }
@@ -92,6 +108,15 @@ impl TestIdp {
             slo_url: None,
             certs: vec![self.cert_pem.clone()],
         }
+    }
+
+    /// This IdP's metadata, as an admin would import it: its entity id, its signing
+    /// certificate, sign-in by HTTP-POST at `https://idp.example.test/sso`.
+    pub fn metadata_xml(&self) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{IDP_ENTITY}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
+            cert = crate::keys::pem_body(&self.cert_pem),
+        )
     }
 
     /// The throw-away private key (PEM), for signing Redirect-binding query strings.
