@@ -11,6 +11,7 @@ mod helpers;
 mod ops;
 mod routes;
 mod saml_acs;
+mod saml_encrypted;
 mod scim;
 mod scim_groups;
 mod tls;

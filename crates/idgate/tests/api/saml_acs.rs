@@ -72,7 +72,12 @@ async fn set_idp_endpoints(
 }
 
 /// Adds a node and an SSO method whose IdP is `idp` to a running app.
-async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool) -> SsoId {
+pub(crate) async fn add_method(
+    app: &TestApp,
+    idp: &TestIdp,
+    jit: bool,
+    idp_initiated: bool,
+) -> SsoId {
     let settings = idp.settings();
     app.store
         .run(move |c| {
@@ -105,7 +110,12 @@ async fn add_method(app: &TestApp, idp: &TestIdp, jit: bool, idp_initiated: bool
         .unwrap()
 }
 
-async fn post(app: &TestApp, path: &str, xml: &str, relay: Option<&str>) -> reqwest::Response {
+pub(crate) async fn post(
+    app: &TestApp,
+    path: &str,
+    xml: &str,
+    relay: Option<&str>,
+) -> reqwest::Response {
     let encoded = openssl::base64::encode_block(xml.as_bytes());
     let mut form = vec![("SAMLResponse", encoded.as_str())];
     if let Some(r) = relay {
@@ -123,7 +133,7 @@ fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
     Claims::new(acs, audience, "")
 }
 
-async fn last_failure(app: &TestApp) -> String {
+pub(crate) async fn last_failure(app: &TestApp) -> String {
     let events = app
         .store
         .run(|c| idgate_store::events::latest(c, None, 5))
