@@ -432,6 +432,11 @@ fn settings_diff(before: &sso::SsoMethod, after: &sso::SsoMethod) -> String {
             after.require_signed.as_str().to_owned(),
         ),
         (
+            "require_encryption",
+            on(before.require_encryption).to_owned(),
+            on(after.require_encryption).to_owned(),
+        ),
+        (
             "domains",
             before.domains_joined(", "),
             after.domains_joined(", "),

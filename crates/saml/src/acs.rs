@@ -140,6 +140,8 @@ fn verify(
         clock_skew: chrono::Duration::seconds(i64::from(method.clock_skew_secs)),
         allow_sha1: method.allow_sha1,
         require_signed: method.require_signed,
+        sp_key_pem: Some(&method.sp_key_pem),
+        require_encryption: method.require_encryption,
     };
     validate::decode(posted)
         .and_then(|xml| validate::validate(&xml, &expect))

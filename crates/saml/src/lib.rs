@@ -2,9 +2,11 @@
 //!
 //! Paths keep Keeper SSO Connect's shapes (`/api/rest/sso/saml/{sso_id}`, …) so that JumpCloud
 //! guides read the same. Storage is reached only through `idgate-store`'s repository API; XML
-//! parsing and signatures are samael's (with xmlsec), never hand-written here.
+//! parsing and signatures are samael's (with xmlsec), never hand-written here. Encrypted
+//! assertions are opened with openssl's RSA-OAEP and AES (`decrypt`, see docs/adr/0007).
 
 pub mod acs;
+mod decrypt;
 mod dsig;
 mod identity;
 pub mod idp;
@@ -177,6 +179,8 @@ pub fn self_test() -> Result<(), String> {
         clock_skew: chrono::Duration::seconds(0),
         allow_sha1: false,
         require_signed: idgate_store::sso::RequireSigned::Either,
+        sp_key_pem: None,
+        require_encryption: false,
     };
     validate::validate(RESPONSE, &expect)
         .map(|_| ())

@@ -4,7 +4,7 @@ use idgate_store::SsoId;
 use idgate_store::sso::SsoMethod;
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{
-    Endpoint, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor,
+    EncryptionMethod, Endpoint, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor,
 };
 use samael::traits::ToXml;
 
@@ -68,7 +68,17 @@ pub fn metadata_xml(base_url: &str, method: &SsoMethod) -> Result<String, String
                 certificates: vec![cert.clone()],
             }),
         },
-        encryption_methods: None,
+        // What the assertion consumer decrypts (crate::decrypt), strongest first: an IdP that
+        // reads them picks from these.
+        encryption_methods: (key_use == "encryption").then(|| {
+            crate::decrypt::CONTENT_ALGORITHMS
+                .iter()
+                .chain(&crate::decrypt::KEY_TRANSPORT_ALGORITHMS)
+                .map(|algorithm| EncryptionMethod {
+                    algorithm: (*algorithm).to_owned(),
+                })
+                .collect()
+        }),
     };
     let consumers = urls
         .assertion_consumers(base_url, method.sso_id)
@@ -135,6 +145,7 @@ mod tests {
             sign_requests: true,
             allow_sha1: false,
             require_signed: RequireSigned::Either,
+            require_encryption: false,
             attr_email: None,
             attr_first_name: None,
             attr_last_name: None,
@@ -201,6 +212,30 @@ mod tests {
         let keys = sp.key_descriptors.as_ref().unwrap();
         let uses: Vec<_> = keys.iter().map(|k| k.key_use.as_deref()).collect();
         assert_eq!(uses, [Some("signing"), Some("encryption")]);
+        assert_eq!(keys[0].encryption_methods, None);
+        let methods: Vec<&str> = keys[1]
+            .encryption_methods
+            .iter()
+            .flatten()
+            .map(|m| m.algorithm.as_str())
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+                "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+                "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+                "http://www.w3.org/2009/xmlenc11#rsa-oaep",
+                "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+            ],
+            "what the assertion consumer decrypts, never rsa-1_5"
+        );
+        assert_eq!(
+            keys[1].key_info.x509_data.as_ref().unwrap().certificates,
+            keys[0].key_info.x509_data.as_ref().unwrap().certificates,
+            "assertions are encrypted for the SP key"
+        );
         let cert = &keys[0].key_info.x509_data.as_ref().unwrap().certificates[0];
         assert_eq!(crate::keys::pem_from_metadata(cert).unwrap(), m.sp_cert_pem);
         assert!(

@@ -1,5 +1,6 @@
 //! (feature `test-support`) A throw-away test IdP that signs SAML responses with the `xmlsec1`
-//! command: tests must never sign with the code under test.
+//! command, and encrypts their assertions with it (`encryption`): tests must never sign or
+//! encrypt with the code under test.
 
 use std::process::Command;
 
@@ -13,10 +14,29 @@ pub struct TestIdp {
     pub cert_pem: String,
 }
 
+mod encryption;
+
+pub use encryption::{
+    ContentCipher, Encryption, KeyTransport, Signing, encrypt_assertion, encrypted_response,
+    with_response_signature,
+};
+
 mod tempfile_dir {
     /// A directory removed when dropped.
     #[derive(Debug)]
     pub struct Dir(pub std::path::PathBuf);
+
+    impl Dir {
+        /// A fresh directory under the system's temporary one.
+        pub fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "{name}-{}",
+                &idgate_store::token::generate().hash[..16]
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Dir(dir)
+        }
+    }
 
     impl Drop for Dir {
         fn drop(&mut self) {
@@ -60,17 +80,10 @@ impl TestIdp {
     }
 
     fn with_pair(key_pem: &str, cert_pem: String) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "idgate-test-idp-{}",
-            &idgate_store::token::generate().hash[..16]
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("test-idp-key.pem"), key_pem).unwrap();
-        std::fs::write(dir.join("test-idp-cert.pem"), &cert_pem).unwrap();
-        Self {
-            dir: tempfile_dir::Dir(dir),
-            cert_pem,
-        }
+        let dir = tempfile_dir::Dir::new("idgate-test-idp");
+        std::fs::write(dir.0.join("test-idp-key.pem"), key_pem).unwrap();
+        std::fs::write(dir.0.join("test-idp-cert.pem"), &cert_pem).unwrap();
+        Self { dir, cert_pem }
     }
 
     /// Signs every empty `ds:Signature` template of `xml` with xmlsec1.
@@ -124,6 +137,12 @@ impl TestIdp {
             slo_url: None,
             certs: vec![self.cert_pem.clone()],
         }
+    }
+
+    /// This IdP's metadata, as an admin would import it: its entity id, its signing
+    /// certificate, sign-in by HTTP-POST at `https://idp.example.test/sso`.
+    pub fn metadata_xml(&self) -> String {
+        self.metadata(IDP_ENTITY, "")
     }
 
     /// This IdP's metadata as an `md:EntityDescriptor` named `entity_id`: its certificate,

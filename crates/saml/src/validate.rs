@@ -39,6 +39,10 @@ pub struct Expectations<'a> {
     pub clock_skew: Duration,
     pub allow_sha1: bool,
     pub require_signed: RequireSigned,
+    /// The SP's private key (PEM) that opens encrypted assertions; `None`: they are refused.
+    pub sp_key_pem: Option<&'a str>,
+    /// Plaintext assertions are refused (`NotEncrypted`).
+    pub require_encryption: bool,
 }
 
 /// Why a response was refused: one variant a rule.
@@ -82,7 +86,9 @@ pub enum Rejection {
     NoAssertion,
     #[error("the signed assertion is not the response's assertion (signature wrapping)")]
     Wrapped,
-    #[error("encrypted assertions are not supported")]
+    #[error(
+        "an EncryptedAssertion that is not the response's one assertion (several, beside a plaintext one, or not a child of the Response in the SAML namespace)"
+    )]
     Encrypted,
     #[error("the IdP answered with status {0}")]
     Status(String),
@@ -157,6 +163,20 @@ pub enum Rejection {
     SessionExpired(DateTime<Utc>),
     #[error("the assertion was already used")]
     Replay,
+    #[error("this SSO method requires encrypted assertions and this one is not encrypted")]
+    NotEncrypted,
+    #[error("the assertion is encrypted, but neither the response nor the assertion is signed")]
+    EncryptedNotSigned,
+    #[error("the encrypted assertion cannot be decrypted with this SSO method's key")]
+    Decryption,
+    #[error("the assertion's key is encrypted with RSA PKCS#1 v1.5 (rsa-1_5), which is refused")]
+    Rsa15,
+    #[error("the encryption algorithm '{0}' is not supported")]
+    EncryptionAlgorithm(String),
+    #[error("the encrypted assertion is not accepted: {0}")]
+    EncryptionElement(String),
+    #[error("the assertion is encrypted and no SP key to decrypt it is available")]
+    NoDecryptionKey,
 }
 
 impl Rejection {
@@ -209,6 +229,13 @@ impl Rejection {
             Rejection::NoAuthnStatement => "no_authn_statement",
             Rejection::SessionExpired(_) => "session_expired",
             Rejection::Replay => "replay",
+            Rejection::NotEncrypted => "not_encrypted",
+            Rejection::EncryptedNotSigned => "encrypted_unsigned",
+            Rejection::Decryption => "decryption",
+            Rejection::Rsa15 => "rsa1_5",
+            Rejection::EncryptionAlgorithm(_) => "encryption_algorithm",
+            Rejection::EncryptionElement(_) => "encryption_element",
+            Rejection::NoDecryptionKey => "no_decryption_key",
         }
     }
 }
@@ -285,12 +312,23 @@ const STRONG: &[AllowedSignatureAlgorithm] = &[
 /// Validates a decoded response. InResponseTo and replay are the caller's (they need the
 /// database): see [`check_in_response_to`].
 pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Rejection> {
+    // An encrypted assertion is decrypted into the document first, its signatures verified
+    // (`crate::decrypt`); the document that results passes every rule below.
+    let (opened, decrypted) = match crate::decrypt::open(xml, expect)? {
+        Some(opened) => (Some(opened.xml), Some(opened.signed)),
+        None => (None, None),
+    };
+    let xml = opened.as_deref().unwrap_or(xml);
     let envelope = screen(xml)?;
     let Signed {
         response: signed_response,
         assertion,
         element: signed,
-    } = verify(xml, &envelope, expect)?;
+    } = match decrypted {
+        Some(signed) => signed,
+        None if expect.require_encryption => return Err(Rejection::NotEncrypted),
+        None => verify(xml, &envelope, expect)?,
+    };
     let response = signed_response.as_ref().unwrap_or(&envelope);
     profile::check_versions(response, &assertion)?;
     check_status(response)?;
@@ -434,16 +472,20 @@ pub(crate) fn screen_markup(xml: &str) -> Result<(), Rejection> {
 }
 
 /// What the signatures cover.
-struct Signed {
+pub(crate) struct Signed {
     /// The response, when its own signature covers it.
-    response: Option<Response>,
-    assertion: Assertion,
+    pub(crate) response: Option<Response>,
+    pub(crate) assertion: Assertion,
     /// "response" or "assertion": which element's signature covers what is used.
-    element: &'static str,
+    pub(crate) element: &'static str,
 }
 
 /// Verifies every signature with the IdP's certificates and keeps only what they cover.
-fn verify(xml: &str, envelope: &Response, expect: &Expectations<'_>) -> Result<Signed, Rejection> {
+pub(crate) fn verify(
+    xml: &str,
+    envelope: &Response,
+    expect: &Expectations<'_>,
+) -> Result<Signed, Rejection> {
     let certs = certificates_of(expect.idp_certs)?;
     // Before xmlsec dereferences anything: references, transforms and algorithms (samael's
     // context allows every URI and transform, and with `None` every algorithm, RSA-MD5 too).
@@ -660,7 +702,7 @@ pub fn check_in_response_to(
     }
 }
 
-fn parse_error(err: impl std::fmt::Display) -> Rejection {
+pub(crate) fn parse_error(err: impl std::fmt::Display) -> Rejection {
     Rejection::NotXml(first_line(&err.to_string()))
 }
 

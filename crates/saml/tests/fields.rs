@@ -22,6 +22,8 @@ fn expect(certs: &[String]) -> Expectations<'_> {
         clock_skew: chrono::Duration::seconds(180),
         allow_sha1: false,
         require_signed: RequireSigned::Either,
+        sp_key_pem: None,
+        require_encryption: false,
     }
 }
 

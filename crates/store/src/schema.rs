@@ -67,6 +67,7 @@ diesel::table! {
         attr_last_name -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        require_encryption -> Bool,
     }
 }
 

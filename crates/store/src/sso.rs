@@ -159,6 +159,8 @@ pub struct SsoMethod {
     pub sign_requests: bool,
     pub allow_sha1: bool,
     pub require_signed: RequireSigned,
+    /// Only encrypted assertions are accepted (a plaintext one is refused).
+    pub require_encryption: bool,
     pub attr_email: Option<String>,
     pub attr_first_name: Option<String>,
     pub attr_last_name: Option<String>,
@@ -206,6 +208,7 @@ struct FullRow {
     sign_requests: bool,
     allow_sha1: bool,
     require_signed: String,
+    require_encryption: bool,
     attr_email: Option<String>,
     attr_first_name: Option<String>,
     attr_last_name: Option<String>,
@@ -255,6 +258,7 @@ pub fn get(conn: &mut DbConnection, sso_id: SsoId) -> Result<Option<SsoMethod>, 
         sign_requests: row.sign_requests,
         allow_sha1: row.allow_sha1,
         require_signed,
+        require_encryption: row.require_encryption,
         attr_email: row.attr_email,
         attr_first_name: row.attr_first_name,
         attr_last_name: row.attr_last_name,
@@ -308,6 +312,7 @@ pub struct SettingsChange {
     pub sign_requests: Option<bool>,
     pub allow_sha1: Option<bool>,
     pub require_signed: Option<RequireSigned>,
+    pub require_encryption: Option<bool>,
     /// Attribute names to read the email and names from (`Some(None)` returns to the defaults).
     pub attr_email: Option<Option<String>>,
     pub attr_first_name: Option<Option<String>>,
@@ -352,6 +357,11 @@ pub fn update_settings(
         if let Some(v) = change.require_signed {
             diesel::update(target)
                 .set(sso_methods::require_signed.eq(v.as_str()))
+                .execute(conn)?;
+        }
+        if let Some(v) = change.require_encryption {
+            diesel::update(target)
+                .set(sso_methods::require_encryption.eq(v))
                 .execute(conn)?;
         }
         if let Some(v) = &change.attr_email {

@@ -59,6 +59,9 @@ pub enum SsoCommand {
         allow_sha1: Option<Switch>,
         #[arg(long, value_enum)]
         require_signed: Option<Signed>,
+        /// Accept only encrypted assertions (the IdP encrypts for the SP certificate).
+        #[arg(long, value_enum)]
+        require_encryption: Option<Switch>,
         /// The assertion attribute holding the email (default: email, Email, the common URIs;
         /// an empty value returns to the defaults).
         #[arg(long)]
@@ -120,6 +123,10 @@ pub struct CheckArgs {
     in_response_to: Option<String>,
     #[arg(long)]
     allow_sha1: bool,
+    /// The SP's private key (PEM), to decrypt an encrypted assertion (`sso show` names the
+    /// method's certificate; the key is the one the method was created or rotated with).
+    #[arg(long)]
+    sp_key: Option<PathBuf>,
     /// Allowed clock difference, in seconds.
     #[arg(long, default_value_t = 180)]
     clock_skew: u32,
@@ -148,6 +155,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     })?;
     let raw = std::fs::read_to_string(&args.response_file)
         .map_err(|e| usage(format!("cannot read {}: {e}", args.response_file.display())))?;
+    let sp_key = args
+        .sp_key
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+        })
+        .transpose()?;
     let expect = Expectations {
         idp_entity_id: &idp.entity_id,
         idp_certs: &idp.certs,
@@ -157,6 +172,8 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
         clock_skew: chrono::Duration::seconds(i64::from(args.clock_skew)),
         allow_sha1: args.allow_sha1,
         require_signed: RequireSigned::Either,
+        sp_key_pem: sp_key.as_deref(),
+        require_encryption: false,
     };
     let verdict = validate::decode(&raw)
         .and_then(|xml| validate::validate(&xml, &expect))
@@ -221,6 +238,7 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
             sign_requests,
             allow_sha1,
             require_signed,
+            require_encryption,
             email_attribute,
             first_name_attribute,
             last_name_attribute,
@@ -239,6 +257,7 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
                     Signed::Assertion => RequireSigned::Assertion,
                     Signed::Either => RequireSigned::Either,
                 }),
+                require_encryption: require_encryption.map(Switch::is_on),
                 attr_email: attr(email_attribute),
                 attr_first_name: attr(first_name_attribute),
                 attr_last_name: attr(last_name_attribute),
@@ -367,7 +386,8 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
                             "warning": c.to_string()})).collect::<Vec<_>>()},
                 "jit": method.jit, "idp_initiated": method.idp_initiated, "clock_skew_secs": method.clock_skew_secs,
                 "sign_requests": method.sign_requests, "allow_sha1": method.allow_sha1,
-                "require_signed": method.require_signed, "domains": method.domains,
+                "require_signed": method.require_signed, "require_encryption": method.require_encryption,
+                "domains": method.domains,
                 "attributes": {"email": method.attr_email, "first_name": method.attr_first_name, "last_name": method.attr_last_name},
             })
         );
@@ -399,10 +419,11 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
         method.clock_skew_secs
     );
     println!(
-        "Signed requests: {}; SHA-1 allowed: {}; signature required on: {}",
+        "Signed requests: {}; SHA-1 allowed: {}; signature required on: {}; encryption required: {}",
         on(method.sign_requests),
         on(method.allow_sha1),
-        method.require_signed.as_str()
+        method.require_signed.as_str(),
+        on(method.require_encryption)
     );
     println!(
         "Reserved domains: {}",

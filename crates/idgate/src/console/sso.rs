@@ -33,6 +33,7 @@ pub struct SettingsForm {
     clock_skew: String,
     #[serde(default)]
     require_signed: String,
+    require_encryption: Option<String>,
     #[serde(default)]
     domains: String,
     #[serde(default)]
@@ -54,6 +55,7 @@ impl SettingsForm {
             allow_sha1: on(method.allow_sha1),
             clock_skew: method.clock_skew_secs.to_string(),
             require_signed: method.require_signed.as_str().to_owned(),
+            require_encryption: on(method.require_encryption),
             domains: method.domains_joined("\n"),
             attr_email: method.attr_email.clone().unwrap_or_default(),
             attr_first_name: method.attr_first_name.clone().unwrap_or_default(),
@@ -80,6 +82,7 @@ impl SettingsForm {
             sign_requests: Some(self.sign_requests.is_some()),
             allow_sha1: Some(self.allow_sha1.is_some()),
             require_signed: Some(require_signed),
+            require_encryption: Some(self.require_encryption.is_some()),
             attr_email: attr(&self.attr_email),
             attr_first_name: attr(&self.attr_first_name),
             attr_last_name: attr(&self.attr_last_name),

@@ -161,3 +161,68 @@ fn usage_mistakes_exit_2() {
         Some(2)
     );
 }
+
+#[test]
+fn an_encrypted_capture_is_checked_with_the_sp_key() {
+    use idgate_saml::testing::{
+        Claims, ContentCipher, Encryption, KeyTransport, Signing, TestIdp, encrypted_response,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let idp = TestIdp::new();
+    let sp = idgate_saml::keys::generate("throw-away test SP").unwrap();
+    let acs = "https://sso.acme.test/api/rest/sso/saml/123456789012";
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let metadata = file("idp.xml", &idp.metadata_xml());
+    let key = file("throw-away-sp-key.pem", &sp.key_pem);
+    let other = file(
+        "throw-away-other-key.pem",
+        &idgate_saml::keys::generate("throw-away other SP")
+            .unwrap()
+            .key_pem,
+    );
+    let how = Encryption::new(KeyTransport::OaepMgf1p, ContentCipher::Aes256Gcm);
+    let xml = encrypted_response(
+        &idp,
+        &Claims::new(acs, acs, "_captured"),
+        &sp.cert_pem,
+        how,
+        Signing::Assertion,
+    );
+    let response = file("response.xml", &xml);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "saml",
+            "check",
+            "--idp-metadata",
+            &metadata,
+            "--sp-entity-id",
+            acs,
+            "--acs-url",
+            acs,
+        ];
+        args.extend_from_slice(extra);
+        args.push(&response);
+        idgate(dir.path(), &[], &args, None)
+    };
+    let out = run(&["--sp-key", &key]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(verdict(&out)["identity"]["name_id"], "jane@acme.test");
+    for (extra, rule) in [
+        (vec![], "no_decryption_key"),
+        (vec!["--sp-key", other.as_str()], "decryption"),
+    ] {
+        let out = run(&extra);
+        assert_eq!(
+            (out.status.code(), verdict(&out)["rule"].as_str()),
+            (Some(1), Some(rule))
+        );
+    }
+    assert_eq!(
+        run(&["--sp-key", "/nonexistent/key.pem"]).status.code(),
+        Some(2)
+    );
+}

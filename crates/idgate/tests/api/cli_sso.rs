@@ -141,6 +141,8 @@ fn an_admin_wires_a_method_to_jumpcloud_from_the_cli() {
                 "assertion",
                 "--sign-requests",
                 "on",
+                "--require-encryption",
+                "on",
             ],
             None,
         );
@@ -163,6 +165,7 @@ fn an_admin_wires_a_method_to_jumpcloud_from_the_cli() {
         assert_eq!(shown["clock_skew_secs"], 60);
         assert_eq!(shown["domains"], serde_json::json!(["acme.com"]));
         assert_eq!(shown["require_signed"], "assertion");
+        assert_eq!(shown["require_encryption"], true);
 
         assert_exports(cwd.path(), &env, &sso_id);
 

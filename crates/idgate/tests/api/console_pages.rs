@@ -434,6 +434,7 @@ async fn sso_settings_certificate_rotation_and_deletion() {
                     ("domains", "acme.com\nacme.org"),
                     ("attr_email", "mail"),
                     ("idp_initiated", "on"),
+                    ("require_encryption", "on"),
                 ],
             )
             .await;
@@ -443,6 +444,7 @@ async fn sso_settings_certificate_rotation_and_deletion() {
         assert!(method.idp_initiated);
         assert_eq!(method.clock_skew_secs, 120);
         assert_eq!(method.require_signed.as_str(), "assertion");
+        assert!(method.require_encryption);
         assert_eq!(method.domains, ["acme.com", "acme.org"]);
         assert_eq!(method.attr_email.as_deref(), Some("mail"));
 

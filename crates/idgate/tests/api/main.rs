@@ -12,6 +12,7 @@ mod helpers;
 mod ops;
 mod routes;
 mod saml_acs;
+mod saml_encrypted;
 mod saml_fields;
 mod saml_identity;
 mod saml_sessions;

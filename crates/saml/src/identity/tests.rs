@@ -41,6 +41,7 @@ fn method(domains: &[&str]) -> SsoMethod {
         sign_requests: false,
         allow_sha1: false,
         require_signed: idgate_store::sso::RequireSigned::Either,
+        require_encryption: false,
         attr_email: None,
         attr_first_name: None,
         attr_last_name: None,

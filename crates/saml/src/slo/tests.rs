@@ -31,6 +31,7 @@ fn method(idp: &TestIdp) -> SsoMethod {
         sign_requests: false,
         allow_sha1: false,
         require_signed: RequireSigned::Either,
+        require_encryption: false,
         attr_email: None,
         attr_first_name: None,
         attr_last_name: None,

@@ -29,6 +29,8 @@ fn expect(certs: &[String]) -> Expectations<'_> {
         clock_skew: Duration::seconds(180),
         allow_sha1: false,
         require_signed: RequireSigned::Either,
+        sp_key_pem: None,
+        require_encryption: false,
     }
 }
 
@@ -307,6 +309,8 @@ fn the_document_the_signature_covers_is_held_to_the_names_on_its_own() {
         clock_skew: Duration::seconds(180),
         allow_sha1: false,
         require_signed: RequireSigned::Either,
+        sp_key_pem: None,
+        require_encryption: false,
     };
     // Past the envelope's own check (as a decrypted assertion would be), verify() refuses it.
     let envelope = Response::from_str(&xml).unwrap();

@@ -1,0 +1,1 @@
+ALTER TABLE sso_methods DROP COLUMN require_encryption;
