@@ -14,6 +14,7 @@ pub mod http;
 pub mod json;
 pub mod patch;
 mod search;
+mod storage;
 mod users;
 
 use actix_web::middleware::from_fn;
