@@ -12,6 +12,7 @@ pub mod filter;
 mod groups;
 pub mod http;
 pub mod json;
+mod manager;
 pub mod patch;
 mod search;
 mod storage;

@@ -15,6 +15,7 @@ use crate::error::{ScimError, ScimType};
 use crate::filter::format_time;
 use crate::http;
 use crate::json::{self, ENTERPRISE_SCHEMA, USER_SCHEMA};
+use crate::manager;
 
 pub use read::{get, list, matching, search};
 pub use write::{create, delete, modify, replace};
@@ -73,6 +74,7 @@ pub fn normalize(body: &Value) -> Result<(Map<String, Value>, UserFields), ScimE
             doc.insert(key, value);
         }
     }
+    manager::normalize(&mut doc)?;
     let user_name = json::get(&doc, "userName")
         .and_then(Value::as_str)
         .map(str::trim)
@@ -182,7 +184,8 @@ fn user_name_mismatch(fields: &UserFields) -> Option<String> {
     }
 }
 
-/// The full SCIM representation of a stored user.
+/// The full SCIM representation of a stored user, but for its manager's name (added for a
+/// whole page by [`manager::name_all`]).
 pub fn render(user: &User, groups: Option<&[(TeamId, String)]>, base: &str) -> Map<String, Value> {
     let mut out: Map<String, Value> = serde_json::from_str(&user.attributes).unwrap_or_default();
     let mut schemas = vec![Value::from(USER_SCHEMA)];
@@ -191,6 +194,7 @@ pub fn render(user: &User, groups: Option<&[(TeamId, String)]>, base: &str) -> M
     }
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::from(user.id.as_str()));
+    manager::render(&mut out, base);
     json::set(&mut out, "userName", Value::from(user.user_name.clone()));
     // Shown when the client set it, and always for a locked account.
     if out.contains_key("active") || user.status == UserStatus::Locked {
@@ -250,7 +254,9 @@ fn one_rendered(
     base: &str,
 ) -> Result<Map<String, Value>, StorageError> {
     let groups = teams::teams_of_user(conn, &user.id)?;
-    Ok(render(user, Some(&groups), base))
+    let mut rendered = render(user, Some(&groups), base);
+    manager::name_all(conn, user.node_id, std::slice::from_mut(&mut rendered))?;
+    Ok(rendered)
 }
 
 fn parse_id(raw: &str) -> Result<UserId, ScimError> {

@@ -12,5 +12,6 @@ mod ops;
 mod routes;
 mod saml_acs;
 mod scim;
+mod scim_clients;
 mod scim_groups;
 mod tls;

@@ -16,6 +16,7 @@ use crate::error::ScimError;
 use crate::filter;
 use crate::http::{self, ListParams, Projection, audit, node_of, read_json};
 use crate::json::{self, USER_SCHEMA};
+use crate::manager;
 use crate::storage::run;
 
 #[tracing::instrument(skip_all, fields(scim.resource = "User"))]
@@ -201,13 +202,14 @@ fn exact_page(
     } else {
         HashMap::new()
     };
-    let rendered = page
+    let mut rendered: Vec<_> = page
         .iter()
         .map(|u| {
             let of_user = groups.get(&u.id).map_or(&[][..], Vec::as_slice);
             render(u, with_groups.then_some(of_user), base)
         })
         .collect();
+    manager::name_all(c, node, &mut rendered)?;
     Ok((total, rendered))
 }
 
@@ -226,13 +228,15 @@ fn scanned_page(
         let batch = users::page(c, node, listing, offset, SCAN_BATCH)?;
         let done = i64::try_from(batch.len()).unwrap_or(0) < SCAN_BATCH;
         let groups = groups_map(c, &batch.iter().map(|u| u.id.clone()).collect::<Vec<_>>())?;
-        for user in &batch {
-            let of_user = groups.get(&user.id).map_or(&[][..], Vec::as_slice);
-            let rendered = render(user, Some(of_user), base);
-            if filter::matches(&rendered, filter) {
-                matched.push(rendered);
-            }
-        }
+        let mut rendered: Vec<_> = batch
+            .iter()
+            .map(|user| {
+                let of_user = groups.get(&user.id).map_or(&[][..], Vec::as_slice);
+                render(user, Some(of_user), base)
+            })
+            .collect();
+        manager::name_all(c, node, &mut rendered)?;
+        matched.extend(rendered.into_iter().filter(|r| filter::matches(r, filter)));
         if done {
             break;
         }
