@@ -135,7 +135,7 @@ fn rendered_with_members(
     with_members: bool,
 ) -> Result<Map<String, Value>, StorageError> {
     let members = if with_members {
-        Some(teams::members(c, &team.id)?)
+        Some(teams::visible_members(c, &team.id)?)
     } else {
         None
     };
@@ -164,7 +164,7 @@ pub async fn create(
                         body.external_id.as_deref(),
                     )?;
                     if body.members.is_some() {
-                        teams::clear_members(c, &team.id)?;
+                        teams::clear_visible_members(c, &team.id)?;
                     }
                     (team, "took over the existing team of that name".to_owned())
                 } else {
@@ -264,7 +264,7 @@ pub async fn replace(
                 &body.display_name,
                 body.external_id.as_deref(),
             )?;
-            teams::clear_members(c, &id)?;
+            teams::clear_visible_members(c, &id)?;
             if let Some(ids) = &body.members {
                 teams::add_members(c, node, &id, ids)?;
             }

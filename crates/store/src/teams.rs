@@ -263,14 +263,20 @@ pub fn delete(conn: &mut DbConnection, node_id: NodeId, id: &TeamId) -> Result<(
     Ok(())
 }
 
-/// Adds users of the team's node as members; users already in the team, and ids that are no
-/// user of that node, are skipped. Returns how many were added.
+/// Adds users of the team's node as members; users already in the team, ids that are no user
+/// of that node, and users a SCIM client deleted, are skipped. Returns how many were added.
 pub fn add_members(
     conn: &mut DbConnection,
     node_id: NodeId,
     team: &TeamId,
     members: &[UserId],
 ) -> Result<usize, StorageError> {
+    // In one order whatever the client's: two transactions adding overlapping members each
+    // wait for the other's uncommitted row, and in opposite orders they would deadlock
+    // (PostgreSQL).
+    let mut members: Vec<&UserId> = members.iter().collect();
+    members.sort();
+    members.dedup();
     let now = now_millis();
     let mut added = 0;
     for user in members {
@@ -278,13 +284,14 @@ pub fn add_members(
         // repeated add a no-op without reading the member list.
         added += diesel::sql_query(
             "INSERT INTO memberships (team_id, user_id, created_at) \
-             SELECT $1, id, $2 FROM users WHERE id = $3 AND node_id = $4 \
+             SELECT $1, id, $2 FROM users WHERE id = $3 AND node_id = $4 AND scim_visible = $5 \
              ON CONFLICT (team_id, user_id) DO NOTHING",
         )
         .bind::<Text, _>(team.as_str())
         .bind::<BigInt, _>(now)
         .bind::<Text, _>(user.as_str())
         .bind::<BigInt, _>(node_id.get())
+        .bind::<Bool, _>(true)
         .execute(conn)?;
     }
     Ok(added)
@@ -310,6 +317,22 @@ pub fn clear_members(conn: &mut DbConnection, team: &TeamId) -> Result<usize, St
         .execute(conn)?)
 }
 
+/// Removes every member a SCIM client can see. The memberships of users it deleted stay, so
+/// that they are members again when the client restores them (a client that replaces the
+/// member list lists only the users it knows).
+pub fn clear_visible_members(
+    conn: &mut DbConnection,
+    team: &TeamId,
+) -> Result<usize, StorageError> {
+    let visible = users::table
+        .filter(users::scim_visible.eq(true))
+        .select(users::id);
+    Ok(diesel::delete(memberships::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .filter(memberships::user_id.eq_any(visible))
+        .execute(conn)?)
+}
+
 /// A member as a group lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -322,6 +345,27 @@ pub fn members(conn: &mut DbConnection, team: &TeamId) -> Result<Vec<Member>, St
     let rows: Vec<(String, String, Option<String>)> = memberships::table
         .inner_join(users::table)
         .filter(memberships::team_id.eq(team.as_str()))
+        .order(users::id.asc())
+        .select((users::id, users::user_name, users::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_name, display)| Member {
+            user_id: UserId::from_db(id),
+            display: display.filter(|d| !d.is_empty()).unwrap_or(user_name),
+        })
+        .collect())
+}
+
+/// The members a SCIM client can see (not those it deleted), ordered by user id.
+pub fn visible_members(
+    conn: &mut DbConnection,
+    team: &TeamId,
+) -> Result<Vec<Member>, StorageError> {
+    let rows: Vec<(String, String, Option<String>)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .filter(users::scim_visible.eq(true))
         .order(users::id.asc())
         .select((users::id, users::user_name, users::display_name))
         .load(conn)?;
@@ -428,8 +472,12 @@ fn to_sql(pred: &Predicate<TeamColumn>) -> TeamExpr {
                     .is_not_null()
                     .and(teams::external_id.assume_not_null().ne("")),
             ),
+            // Members a SCIM client deleted are no members for it (RFC 7644 §3.6).
             C::Member => Box::new(diesel::dsl::exists(
-                memberships::table.filter(memberships::team_id.eq(teams::id)),
+                memberships::table
+                    .inner_join(users::table)
+                    .filter(memberships::team_id.eq(teams::id))
+                    .filter(users::scim_visible.eq(true)),
             )),
         },
         Predicate::Cmp(column, op, value) => match (column, value) {
@@ -440,11 +488,18 @@ fn to_sql(pred: &Predicate<TeamColumn>) -> TeamExpr {
             (C::ExternalId, Value::Text(v)) => {
                 nullable_text_cmp!(TeamExpr, teams::external_id, false, *op, v.clone())
             }
-            (C::Member, Value::Text(v)) if *op == Op::Eq => Box::new(diesel::dsl::exists(
-                memberships::table
-                    .filter(memberships::team_id.eq(teams::id))
-                    .filter(memberships::user_id.eq(v.clone())),
-            )),
+            (C::Member, Value::Text(v)) if *op == Op::Eq => Box::new(
+                diesel::dsl::exists(
+                    memberships::table
+                        .filter(memberships::team_id.eq(teams::id))
+                        .filter(memberships::user_id.eq(v.clone())),
+                )
+                .and(diesel::dsl::exists(
+                    users::table
+                        .filter(users::id.eq(v.clone()))
+                        .filter(users::scim_visible.eq(true)),
+                )),
+            ),
             (C::Created, Value::Int(n)) => int_cmp!(TeamExpr, teams::created_at, *op, *n),
             (C::LastModified, Value::Int(n)) => int_cmp!(TeamExpr, teams::updated_at, *op, *n),
             _ => constant(false),

@@ -13,5 +13,7 @@ mod routes;
 mod saml_acs;
 mod scim;
 mod scim_clients;
+mod scim_deleted;
 mod scim_groups;
+mod scim_parallel;
 mod tls;

@@ -11,11 +11,11 @@ use crate::scim::{Scim, scim_node, user};
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// A query string value, percent-encoded.
-fn q(filter: &str) -> String {
+pub fn q(filter: &str) -> String {
     url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
 }
 
-async fn ids_matching(scim: &Scim<'_>, resource: &str, filter: &str) -> Vec<String> {
+pub async fn ids_matching(scim: &Scim<'_>, resource: &str, filter: &str) -> Vec<String> {
     let (s, list) = scim.get(&format!("/{resource}?filter={}", q(filter))).await;
     assert_eq!(s, StatusCode::OK, "{filter}: {list}");
     let mut ids: Vec<String> = list["Resources"]

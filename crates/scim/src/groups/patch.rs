@@ -224,28 +224,17 @@ fn apply_changes(
     expected: Option<i64>,
     changes: &GroupChanges,
 ) -> Result<(Team, String), StorageError> {
-    let mut detail = Vec::new();
-    let (mut added, mut removed) = (0, 0);
-    for step in &changes.steps {
-        match step {
-            MemberStep::Clear => removed += teams::clear_members(c, &current.id)?,
-            MemberStep::Add(ids) => added += teams::add_members(c, node, &current.id, ids)?,
-            MemberStep::Remove(ids) => removed += teams::remove_members(c, &current.id, ids)?,
-        }
-    }
-    if added > 0 {
-        detail.push(format!("added {added} member(s)"));
-    }
-    if removed > 0 {
-        detail.push(format!("removed {removed} member(s)"));
-    }
+    // The team's row first (renamed, or its version bumped), then the membership rows: every
+    // PATCH of one team takes the team's row lock before any membership row, so concurrent
+    // PATCHes queue on it instead of deadlocking on each other's members (PostgreSQL).
+    let mut renamed = None;
     let team = if changes.display_name.is_some() || changes.external_id.is_some() {
         let name = changes
             .display_name
             .clone()
             .unwrap_or_else(|| current.display_name.clone());
         if name != current.display_name {
-            detail.push(format!("renamed from '{}'", current.display_name));
+            renamed = Some(format!("renamed from '{}'", current.display_name));
         }
         let external = match &changes.external_id {
             None => current.external_id.clone(),
@@ -257,5 +246,21 @@ fn apply_changes(
         teams::touch(c, node, &current.id, expected)?;
         teams::get(c, node, &current.id)?.ok_or(StorageError::NotFound { what: "team" })?
     };
+    let (mut added, mut removed) = (0, 0);
+    for step in &changes.steps {
+        match step {
+            MemberStep::Clear => removed += teams::clear_visible_members(c, &current.id)?,
+            MemberStep::Add(ids) => added += teams::add_members(c, node, &current.id, ids)?,
+            MemberStep::Remove(ids) => removed += teams::remove_members(c, &current.id, ids)?,
+        }
+    }
+    let mut detail = Vec::new();
+    if added > 0 {
+        detail.push(format!("added {added} member(s)"));
+    }
+    if removed > 0 {
+        detail.push(format!("removed {removed} member(s)"));
+    }
+    detail.extend(renamed);
     Ok((team, detail.join("; ")))
 }

@@ -84,20 +84,11 @@ fn create_in_store(
             why.clone(),
         )));
     }
-    let outcome = idgate_store::transaction(c, |c| {
-        match users::find_by_user_name(c, node, &fields.user_name)? {
-            Some(existing) if existing.scim_visible && existing.status == UserStatus::Active => {
-                Ok(None)
-            }
-            Some(existing) => {
-                users::update(c, node, &existing.id, None, fields).map(|u| Some((u, true)))
-            }
-            None => users::insert(c, node, fields, Provenance::Scim).map(|u| Some((u, false))),
-        }
-    });
-    let (user, restored) = match outcome {
+    let (user, restored) = match restore_or_insert(c, node, fields) {
         Ok(Some(done)) => done,
-        Ok(None) | Err(StorageError::Conflict { .. }) => {
+        // Taken by an active user, or by a create that got there first (the unique index
+        // refused the insert, or the account kept changing under the restore).
+        Ok(None) | Err(StorageError::Conflict { .. } | StorageError::VersionMismatch) => {
             audit(
                 c,
                 node,
@@ -136,6 +127,41 @@ fn create_in_store(
     );
     let rendered = one_rendered(c, &user, base)?;
     Ok(Ok((user, rendered)))
+}
+
+/// How often a create re-reads the account of its userName when a concurrent write changed it.
+const RESTORE_ATTEMPTS: usize = 5;
+
+/// Inserts the user, or restores the locked or deleted account of its userName (`true` in the
+/// answer); `None` when an active user has the name. The restore is conditional on the version
+/// read: of many concurrent creates of one deleted user exactly one restores it, and the others
+/// read again and find the name taken.
+fn restore_or_insert(
+    c: &mut idgate_store::DbConnection,
+    node: idgate_store::NodeId,
+    fields: &UserFields,
+) -> Result<Option<(User, bool)>, StorageError> {
+    for _ in 0..RESTORE_ATTEMPTS {
+        let attempt = idgate_store::transaction(c, |c| {
+            match users::find_by_user_name(c, node, &fields.user_name)? {
+                Some(existing)
+                    if existing.scim_visible && existing.status == UserStatus::Active =>
+                {
+                    Ok(None)
+                }
+                Some(existing) => {
+                    users::update(c, node, &existing.id, Some(existing.version), fields)
+                        .map(|u| Some((u, true)))
+                }
+                None => users::insert(c, node, fields, Provenance::Scim).map(|u| Some((u, false))),
+            }
+        });
+        match attempt {
+            Err(StorageError::VersionMismatch) => {}
+            other => return other,
+        }
+    }
+    Err(StorageError::VersionMismatch)
 }
 
 /// The user a request names (as the client can see it), checked against `If-Match`.
