@@ -1,7 +1,9 @@
 //! `/Groups` (idgate's teams). Teams created by SCIM wait for an admin's approval but exist for
-//! the client at once; a create whose name matches an existing team takes it over. Membership
+//! the client at once, and so does a rename of an approved team (applications keep the approved
+//! name meanwhile); a create whose name matches an existing team takes it over. Membership
 //! changes touch only the rows they name, so a PATCH costs the same in a team of 100 or
 //! 100,000, and two concurrent PATCHes cannot lose each other's members.
+
 mod list;
 mod patch;
 
@@ -126,6 +128,15 @@ fn current_team(
 fn parse_id(raw: &str) -> Result<TeamId, ScimError> {
     raw.parse::<TeamId>()
         .map_err(|_| ScimError::not_found("group not found"))
+}
+
+/// What the audit event of a write says when the team's name now differs from the one its
+/// approval gave it: SCIM shows the new name, applications keep the approved one until an admin
+/// approves the rename.
+fn rename_note(team: &Team) -> Option<String> {
+    team.rename_awaiting().map(|approved| {
+        format!("the new name awaits approval; applications still see '{approved}'")
+    })
 }
 
 fn rendered_with_members(
@@ -279,13 +290,17 @@ pub async fn replace(
             Ok(done) => done,
             Err(err) => return Ok(Err(err)),
         };
+        let detail = match rename_note(&team) {
+            Some(awaiting) => format!("replaced; {awaiting}"),
+            None => "replaced".to_owned(),
+        };
         audit(
             c,
             node,
             "group_update_provision",
             &team.display_name,
             Outcome::Success,
-            "replaced",
+            &detail,
         );
         let rendered = rendered_with_members(c, &team, &base, true)?;
         Ok(Ok((team, rendered)))

@@ -120,6 +120,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        approved_name -> Nullable<Text>,
     }
 }
 

@@ -39,6 +39,24 @@ pub struct Team {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The name applications know the team by, once an admin approved it (see
+    /// [`Team::rename_awaiting`]); `None` while the team awaits its first approval.
+    pub approved_name: Option<String>,
+}
+
+impl Team {
+    /// The approved name, when the team is approved and a SCIM client renamed it since: the
+    /// rename awaits approval, and applications still see the approved name.
+    pub fn rename_awaiting(&self) -> Option<&str> {
+        self.approved_name.as_deref().filter(|approved| {
+            self.status == TeamStatus::Approved && *approved != self.display_name
+        })
+    }
+
+    /// Whether the team is in the approval queue: new, or renamed since its approval.
+    pub fn awaits_decision(&self) -> bool {
+        self.status == TeamStatus::Pending || self.rename_awaiting().is_some()
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -53,6 +71,7 @@ struct Row {
     version: i64,
     created_at: i64,
     updated_at: i64,
+    approved_name: Option<String>,
 }
 
 impl TryFrom<Row> for Team {
@@ -73,6 +92,7 @@ impl TryFrom<Row> for Team {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            approved_name: row.approved_name,
         })
     }
 }
@@ -101,6 +121,7 @@ pub fn insert(
             teams::version.eq(1_i64),
             teams::created_at.eq(now),
             teams::updated_at.eq(now),
+            teams::approved_name.eq((status == TeamStatus::Approved).then_some(display_name)),
         ))
         .execute(conn)?;
     get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "team" })
@@ -204,51 +225,130 @@ pub fn set_status(
     id: &TeamId,
     status: TeamStatus,
 ) -> Result<(), StorageError> {
-    let changed = diesel::update(teams::table)
+    let target = diesel::update(teams::table)
         .filter(teams::id.eq(id.as_str()))
-        .filter(teams::node_id.eq(node_id.get()))
-        .set((
-            teams::status.eq(status.as_str()),
-            teams::updated_at.eq(now_millis()),
-        ))
-        .execute(conn)?;
+        .filter(teams::node_id.eq(node_id.get()));
+    let changed = match status {
+        TeamStatus::Approved => target
+            .set((
+                teams::status.eq(status.as_str()),
+                teams::approved_name.eq(teams::display_name.nullable()),
+                teams::updated_at.eq(now_millis()),
+            ))
+            .execute(conn)?,
+        TeamStatus::Pending => target
+            .set((
+                teams::status.eq(status.as_str()),
+                teams::approved_name.eq(None::<String>),
+                teams::updated_at.eq(now_millis()),
+            ))
+            .execute(conn)?,
+    };
     if changed == 0 {
         return Err(StorageError::NotFound { what: "team" });
     }
     Ok(())
 }
 
-/// Approves a team that awaits approval, in one statement; `false` when it does not (any more).
+/// Approves a team that awaits approval under `name`, in one statement; `false` when it does
+/// not (any more): decided already, or renamed since the admin saw it.
 pub fn approve_pending(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &TeamId,
+    name: &str,
 ) -> Result<bool, StorageError> {
     let changed = diesel::update(teams::table)
         .filter(teams::id.eq(id.as_str()))
         .filter(teams::node_id.eq(node_id.get()))
         .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .filter(teams::display_name.eq(name))
         .set((
             teams::status.eq(TeamStatus::Approved.as_str()),
+            teams::approved_name.eq(teams::display_name.nullable()),
             teams::updated_at.eq(now_millis()),
         ))
         .execute(conn)?;
     Ok(changed == 1)
 }
 
-/// Removes a team that awaits approval (its members stay), in one statement; `false` when it
-/// does not (any more): an approved team is never removed this way.
+/// Removes a team that awaits approval under `name` (its members stay), in one statement;
+/// `false` when it does not (any more): an approved team is never removed this way.
 pub fn delete_pending(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &TeamId,
+    name: &str,
 ) -> Result<bool, StorageError> {
     let removed = diesel::delete(teams::table)
         .filter(teams::id.eq(id.as_str()))
         .filter(teams::node_id.eq(node_id.get()))
         .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .filter(teams::display_name.eq(name))
         .execute(conn)?;
     Ok(removed == 1)
+}
+
+/// Approves the rename of an approved team to `name` (its name now), in one statement: from
+/// now on applications see that name. `false` when no such rename awaits (any more).
+pub fn approve_rename(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    name: &str,
+) -> Result<bool, StorageError> {
+    let changed = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::status.eq(TeamStatus::Approved.as_str()))
+        .filter(teams::display_name.eq(name))
+        .filter(teams::approved_name.ne(name))
+        .set((
+            teams::approved_name.eq(teams::display_name.nullable()),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Denies the rename of an approved team to `name`, in one statement: the team takes its
+/// approved name back (a new version, so the SCIM client sees the change). `false` when no such
+/// rename awaits (any more); `Conflict` on [`DISPLAY_NAME_INDEX`] when another team took the
+/// approved name meanwhile.
+pub fn deny_rename(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    name: &str,
+) -> Result<bool, StorageError> {
+    let changed = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::status.eq(TeamStatus::Approved.as_str()))
+        .filter(teams::display_name.eq(name))
+        .filter(teams::approved_name.ne(name))
+        .set((
+            teams::display_name.eq(teams::approved_name.assume_not_null()),
+            teams::version.eq(teams::version + 1_i64),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// The approved names of the node's other teams (what applications know them by).
+pub fn approved_names(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    except: &TeamId,
+) -> Result<Vec<String>, StorageError> {
+    let names: Vec<Option<String>> = teams::table
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::id.ne(except.as_str()))
+        .filter(teams::approved_name.is_not_null())
+        .select(teams::approved_name)
+        .load(conn)?;
+    Ok(names.into_iter().flatten().collect())
 }
 
 /// Deletes a team; its members stay.
@@ -416,19 +516,25 @@ pub fn teams_of_user(
         .collect())
 }
 
-/// The approved teams a user is a member of, by name: what applications are told (teams still
-/// awaiting approval are not).
+/// The approved teams a user is a member of, under their approved names, by name: what
+/// applications are told (teams still awaiting approval are not, and a rename awaiting
+/// approval is not yet).
 pub fn approved_teams_of_user(
     conn: &mut DbConnection,
     user: &UserId,
 ) -> Result<Vec<String>, StorageError> {
-    Ok(memberships::table
+    let rows: Vec<(Option<String>, String)> = memberships::table
         .inner_join(teams::table)
         .filter(memberships::user_id.eq(user.as_str()))
         .filter(teams::status.eq(TeamStatus::Approved.as_str()))
-        .order(teams::display_name.asc())
-        .select(teams::display_name)
-        .load(conn)?)
+        .select((teams::approved_name, teams::display_name))
+        .load(conn)?;
+    let mut names: Vec<String> = rows
+        .into_iter()
+        .map(|(approved, current)| approved.unwrap_or(current))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Columns a team predicate or sort can name.
@@ -604,13 +710,20 @@ pub fn get_any(conn: &mut DbConnection, id: &TeamId) -> Result<Option<Team>, Sto
         .transpose()
 }
 
-/// Teams awaiting approval, optionally of one node, oldest first.
+/// Teams awaiting a decision, optionally of one node, oldest first: new teams, and approved
+/// teams that a SCIM client renamed since (see [`Team::rename_awaiting`]).
 pub fn pending(
     conn: &mut DbConnection,
     node_id: Option<NodeId>,
 ) -> Result<Vec<Team>, StorageError> {
     let mut query = teams::table
-        .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .filter(
+            teams::status
+                .eq(TeamStatus::Pending.as_str())
+                .or(teams::status
+                    .eq(TeamStatus::Approved.as_str())
+                    .and(teams::approved_name.ne(teams::display_name.nullable()))),
+        )
         .order((teams::created_at.asc(), teams::id.asc()))
         .select(Row::as_select())
         .into_boxed();

@@ -16,4 +16,5 @@ mod scim_clients;
 mod scim_deleted;
 mod scim_groups;
 mod scim_parallel;
+mod team_rename;
 mod tls;

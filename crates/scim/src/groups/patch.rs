@@ -9,7 +9,7 @@ use idgate_store::{DbConnection, NodeId, StorageError, Store, UserId};
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::Value;
 
-use super::{current_team, member_ids, parse_id, rendered_with_members};
+use super::{current_team, member_ids, parse_id, rename_note, rendered_with_members};
 use crate::error::{ScimError, ScimType};
 use crate::http::{self, ListParams, audit, if_match, node_of, read_json};
 use crate::json::GROUP_SCHEMA;
@@ -262,5 +262,6 @@ fn apply_changes(
         detail.push(format!("removed {removed} member(s)"));
     }
     detail.extend(renamed);
+    detail.extend(rename_note(&team));
     Ok((team, detail.join("; ")))
 }
