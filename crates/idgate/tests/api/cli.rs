@@ -215,8 +215,9 @@ fn migrate_applies_migrations_once() {
         let env = [("IDGATE_DATABASE_URL", db.url_string())];
         let first = idgate(cwd.path(), &env, &["migrate"], None);
         assert!(first.status.success(), "{}", stderr(&first));
+        let all = idgate_store::migration_names(db.backend()).len();
         assert!(
-            stdout(&first).starts_with("2 migration(s) applied on"),
+            stdout(&first).starts_with(&format!("{all} migration(s) applied on")),
             "{}",
             stdout(&first)
         );
