@@ -2,7 +2,7 @@
 //! manager's id), `$ref` (its URI) and the read-only `displayName`. Clients send a bare id (what
 //! Entra ID's attribute mapping produces), an object, or a PATCH path without the extension's
 //! URN; idgate stores `{"value": id}` in the extension, and returns the reference always and the
-//! name when the manager is a user of the node that SCIM can see.
+//! manager's displayName when the manager is a user of the node that SCIM can see and has one.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -85,7 +85,7 @@ pub fn render(doc: &mut Map<String, Value>, base: &str) {
 }
 
 /// Adds `displayName` to the managers of rendered users of `node` that are users SCIM can see
-/// there, in one query for the whole page.
+/// there and have a displayName, in one query for the whole page.
 pub fn name_all(
     conn: &mut DbConnection,
     node: NodeId,

@@ -551,8 +551,8 @@ pub fn page(
         .collect()
 }
 
-/// The names SCIM shows for these users of a node (the displayName, else the userName), for
-/// those a SCIM client can see; other ids are left out.
+/// The displayNames of these users of a node, for those a SCIM client can see and that have
+/// one; other ids are left out.
 pub fn visible_display_names(
     conn: &mut DbConnection,
     node_id: NodeId,
@@ -562,17 +562,17 @@ pub fn visible_display_names(
         return Ok(Vec::new());
     }
     let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
-    let rows: Vec<(String, String, Option<String>)> = users::table
+    let rows: Vec<(String, Option<String>)> = users::table
         .filter(users::node_id.eq(node_id.get()))
         .filter(users::id.eq_any(ids))
         .filter(users::scim_visible.eq(true))
-        .select((users::id, users::user_name, users::display_name))
+        .select((users::id, users::display_name))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, user_name, display)| {
-            let name = display.filter(|d| !d.is_empty()).unwrap_or(user_name);
-            (UserId::from_db(id), name)
+        .filter_map(|(id, display)| {
+            let name = display.filter(|d| !d.is_empty())?;
+            Some((UserId::from_db(id), name))
         })
         .collect())
 }
