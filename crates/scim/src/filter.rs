@@ -6,11 +6,15 @@ use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter
 use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimType};
-use crate::json::{self, ENTERPRISE_SCHEMA};
+use crate::json;
 
-/// Parses a filter expression; any error is 400 `invalidFilter`.
+mod sub_attr;
+
+/// Parses a filter expression; any error is 400 `invalidFilter`. A value path followed by a
+/// sub-attribute (`emails[type eq "work"].value eq "x"`, Entra ID's form) is read as the RFC's
+/// `emails[type eq "work" and value eq "x"]`.
 pub fn parse(raw: &str) -> Result<Filter, ScimError> {
-    raw.parse::<Filter>().map_err(|e| {
+    sub_attr::fold(raw).parse::<Filter>().map_err(|e| {
         ScimError::bad_request(
             ScimType::InvalidFilter,
             format!("invalid filter {raw:?}: {e}"),
@@ -33,10 +37,8 @@ fn case_exact(name: &str, sub: Option<&str>) -> bool {
 /// The JSON values an attribute path selects in a resource (several for multi-valued ones).
 fn select<'a>(resource: &'a Map<String, Value>, path: &AttrPath) -> Vec<&'a Value> {
     let mut scope = resource;
-    if let Some(uri) = &path.uri
-        && uri.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)
-    {
-        match json::get(resource, ENTERPRISE_SCHEMA).and_then(Value::as_object) {
+    if let Some(ext) = json::extension_of(path.uri.as_deref(), &path.name) {
+        match json::get(resource, ext).and_then(Value::as_object) {
             Some(ext) => scope = ext,
             None => return Vec::new(),
         }
@@ -89,7 +91,7 @@ fn compare(actual: &Value, op: &CompareOp, expected: &CompValue, exact: bool) ->
             let (have, want) = if exact {
                 (have.to_owned(), want.clone())
             } else {
-                (have.to_lowercase(), want.to_lowercase())
+                (have.to_ascii_lowercase(), want.to_ascii_lowercase())
             };
             match op {
                 CompareOp::Co => have.contains(&want),
@@ -150,12 +152,8 @@ pub fn matching_elements<'a>(
     filter: &ValFilter,
 ) -> Vec<&'a Map<String, Value>> {
     let mut scope = resource;
-    if attr
-        .uri
-        .as_deref()
-        .is_some_and(|u| u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA))
-    {
-        match json::get(resource, ENTERPRISE_SCHEMA).and_then(Value::as_object) {
+    if let Some(ext) = json::extension_of(attr.uri.as_deref(), &attr.name) {
+        match json::get(resource, ext).and_then(Value::as_object) {
             Some(ext) => scope = ext,
             None => return Vec::new(),
         }

@@ -1,23 +1,27 @@
 //! `/Groups` (idgate's teams). Teams created by SCIM wait for an admin's approval but exist for
-//! the client at once; a create whose name matches an existing team takes it over. Membership
+//! the client at once, and so does a rename of an approved team (applications keep the approved
+//! name meanwhile); a create whose name matches an existing team takes it over. Membership
 //! changes touch only the rows they name, so a PATCH costs the same in a team of 100 or
 //! 100,000, and two concurrent PATCHes cannot lose each other's members.
+
+mod list;
+mod patch;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use idgate_store::events::Outcome;
-use idgate_store::predicate::Direction;
-use idgate_store::teams::{self, Member, Team, TeamColumn, TeamListing, TeamStatus};
-use idgate_store::{DbConnection, NodeId, StorageError, Store, TeamId, UserId};
-use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
+use idgate_store::teams::{self, Member, Team, TeamStatus};
+use idgate_store::{DbConnection, StorageError, Store, TeamId, UserId};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ScimError, ScimType};
-use crate::filter::{self, format_time};
+use crate::filter::format_time;
 use crate::http::{self, ListParams, audit, if_match, node_of, precondition_failed, read_json};
 use crate::json::{self, GROUP_SCHEMA};
-use crate::patch::{self, OpKind, Operation};
-use crate::users::{refused_write, run, storage_error};
+use crate::storage::{refused_write, run};
+
+pub use list::{list, matching, search};
+pub use patch::modify;
 
 /// The SCIM representation of a team; `members` only when loaded.
 pub fn render(team: &Team, members: Option<&[Member]>, base: &str) -> Map<String, Value> {
@@ -126,6 +130,15 @@ fn parse_id(raw: &str) -> Result<TeamId, ScimError> {
         .map_err(|_| ScimError::not_found("group not found"))
 }
 
+/// What the audit event of a write says when the team's name now differs from the one its
+/// approval gave it: SCIM shows the new name, applications keep the approved one until an admin
+/// approves the rename.
+fn rename_note(team: &Team) -> Option<String> {
+    team.rename_awaiting().map(|approved| {
+        format!("the new name awaits approval; applications still see '{approved}'")
+    })
+}
+
 fn rendered_with_members(
     c: &mut DbConnection,
     team: &Team,
@@ -133,7 +146,7 @@ fn rendered_with_members(
     with_members: bool,
 ) -> Result<Map<String, Value>, StorageError> {
     let members = if with_members {
-        Some(teams::members(c, &team.id)?)
+        Some(teams::visible_members(c, &team.id)?)
     } else {
         None
     };
@@ -162,7 +175,7 @@ pub async fn create(
                         body.external_id.as_deref(),
                     )?;
                     if body.members.is_some() {
-                        teams::clear_members(c, &team.id)?;
+                        teams::clear_visible_members(c, &team.id)?;
                     }
                     (team, "took over the existing team of that name".to_owned())
                 } else {
@@ -236,172 +249,6 @@ pub async fn get(
     ))
 }
 
-fn column_of(path: &AttrPath) -> Option<TeamColumn> {
-    if path
-        .uri
-        .as_deref()
-        .is_some_and(|u| !u.eq_ignore_ascii_case(GROUP_SCHEMA))
-    {
-        return None;
-    }
-    let name = path.name.to_ascii_lowercase();
-    let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
-    Some(match (name.as_str(), sub.as_deref()) {
-        ("id", None) => TeamColumn::Id,
-        ("displayname", None) => TeamColumn::DisplayName,
-        ("externalid", None) => TeamColumn::ExternalId,
-        ("meta", Some("created")) => TeamColumn::Created,
-        ("meta", Some("lastmodified")) => TeamColumn::LastModified,
-        _ => return None,
-    })
-}
-
-fn is_time(c: TeamColumn) -> bool {
-    matches!(c, TeamColumn::Created | TeamColumn::LastModified)
-}
-
-/// `members[value eq "id"]` and `members.value eq "id"` have an index too.
-fn member_lookup(filter: &Filter) -> Option<String> {
-    let is_members = |p: &AttrPath| p.name.eq_ignore_ascii_case("members");
-    match filter {
-        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(v)))
-            if is_members(path)
-                && path
-                    .sub_attr
-                    .as_deref()
-                    .is_none_or(|s| s.eq_ignore_ascii_case("value")) =>
-        {
-            Some(v.clone())
-        }
-        Filter::ValuePath(vp) if is_members(&vp.attr) => match vp.filter.as_ref() {
-            ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(v)))
-                if p.name.eq_ignore_ascii_case("value") =>
-            {
-                Some(v.clone())
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-#[tracing::instrument(skip_all, fields(scim.resource = "Group"))]
-pub async fn list(req: HttpRequest, store: web::Data<Store>) -> Result<HttpResponse, ScimError> {
-    let params = ListParams::from_query(&req)?;
-    list_with(req, store, params).await
-}
-
-#[tracing::instrument(skip_all, fields(scim.resource = "Group"))]
-pub async fn search(
-    req: HttpRequest,
-    payload: web::Payload,
-    store: web::Data<Store>,
-) -> Result<HttpResponse, ScimError> {
-    let params = ListParams::from_body(&read_json(payload).await?)?;
-    list_with(req, store, params).await
-}
-
-async fn list_with(
-    req: HttpRequest,
-    store: web::Data<Store>,
-    params: ListParams,
-) -> Result<HttpResponse, ScimError> {
-    let start = params.start_index()?;
-    let (total, resources) = matching(&req, &store, &params).await?;
-    Ok(http::json_response(&http::list_response(
-        total, start, &resources,
-    )))
-}
-
-/// One page of matching resources, projected, with the total count.
-pub async fn matching(
-    req: &HttpRequest,
-    store: &Store,
-    params: &ListParams,
-) -> Result<(i64, Vec<Value>), ScimError> {
-    let node = node_of(req)?;
-    let base = http::base_url(req, node);
-    let filter: Option<Filter> = params.filter_expr()?;
-    let start = params.start_index()?;
-    let count = params.count()?;
-    let with_members = !params.excludes("members");
-    let sort = params.sort_by.as_deref().and_then(|s| {
-        let (_, path) = json::split_urn(s);
-        let mut parts = path.splitn(2, '.');
-        column_of(&AttrPath {
-            uri: None,
-            name: parts.next()?.to_owned(),
-            sub_attr: parts.next().map(str::to_owned),
-        })
-    });
-    let sort = sort.map(|c| {
-        (
-            c,
-            if params.descending() {
-                Direction::Descending
-            } else {
-                Direction::Ascending
-            },
-        )
-    });
-    let mut pushed = filter::push_down(filter.as_ref(), column_of, is_time);
-    if let Some(member) = filter.as_ref().and_then(member_lookup) {
-        pushed = filter::Pushdown {
-            sql: idgate_store::predicate::Predicate::Cmp(
-                TeamColumn::Member,
-                idgate_store::predicate::Op::Eq,
-                idgate_store::predicate::Value::Text(member),
-            ),
-            exact: true,
-        };
-    }
-    let (total, resources) = run(store, "group", move |c| {
-        let listing = TeamListing {
-            filter: pushed.sql,
-            status: None,
-            sort,
-        };
-        if pushed.exact {
-            let total = teams::count(c, node, &listing)?;
-            let page = teams::page(c, node, &listing, start - 1, count)?;
-            let rendered = page
-                .iter()
-                .map(|t| rendered_with_members(c, t, &base, with_members))
-                .collect::<Result<Vec<_>, _>>()?;
-            return Ok(Ok((total, rendered)));
-        }
-        let filter = filter.as_ref().expect("a filter that is not exact exists");
-        let all = teams::page(c, node, &listing, 0, i64::MAX)?;
-        let mut matched = Vec::new();
-        for team in &all {
-            let rendered = rendered_with_members(c, team, &base, true)?;
-            if filter::matches(&rendered, filter) {
-                matched.push(rendered);
-            }
-        }
-        let total = i64::try_from(matched.len()).unwrap_or(i64::MAX);
-        let page = matched
-            .into_iter()
-            .skip(usize::try_from(start - 1).unwrap_or(usize::MAX))
-            .take(usize::try_from(count).unwrap_or(0))
-            .collect();
-        Ok(Ok((total, page)))
-    })
-    .await?;
-    let projection = params.projection();
-    let resources: Vec<Value> = resources
-        .into_iter()
-        .map(|mut r| {
-            if !with_members {
-                r.remove("members");
-            }
-            projection.apply(&mut r);
-            Value::Object(r)
-        })
-        .collect();
-    Ok((total, resources))
-}
-
 #[tracing::instrument(skip_all, fields(scim.resource = "Group"))]
 pub async fn replace(
     req: HttpRequest,
@@ -428,7 +275,7 @@ pub async fn replace(
                 &body.display_name,
                 body.external_id.as_deref(),
             )?;
-            teams::clear_members(c, &id)?;
+            teams::clear_visible_members(c, &id)?;
             if let Some(ids) = &body.members {
                 teams::add_members(c, node, &id, ids)?;
             }
@@ -443,13 +290,17 @@ pub async fn replace(
             Ok(done) => done,
             Err(err) => return Ok(Err(err)),
         };
+        let detail = match rename_note(&team) {
+            Some(awaiting) => format!("replaced; {awaiting}"),
+            None => "replaced".to_owned(),
+        };
         audit(
             c,
             node,
             "group_update_provision",
             &team.display_name,
             Outcome::Success,
-            "replaced",
+            &detail,
         );
         let rendered = rendered_with_members(c, &team, &base, true)?;
         Ok(Ok((team, rendered)))
@@ -461,250 +312,6 @@ pub async fn replace(
         team.version,
         None,
     ))
-}
-
-/// What a group PATCH changes, gathered from its operations.
-#[derive(Default)]
-struct GroupChanges {
-    display_name: Option<String>,
-    external_id: Option<ExternalIdChange>,
-    /// Membership steps in order: (clear first?, add, remove).
-    steps: Vec<MemberStep>,
-}
-
-/// A PATCH's effect on externalId: set to a value, or removed.
-#[derive(Clone)]
-enum ExternalIdChange {
-    Set(String),
-    Remove,
-}
-
-enum MemberStep {
-    Clear,
-    Add(Vec<UserId>),
-    Remove(Vec<UserId>),
-}
-
-fn is_attr(path: &AttrPath, name: &str) -> bool {
-    path.name.eq_ignore_ascii_case(name)
-        && path
-            .uri
-            .as_deref()
-            .is_none_or(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA))
-}
-
-fn text_value(value: Option<&Value>, what: &str) -> Result<String, ScimError> {
-    value
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidValue,
-                format!("{what} must be a non-empty string"),
-            )
-        })
-}
-
-fn gather(ops: &[Operation]) -> Result<GroupChanges, ScimError> {
-    let mut changes = GroupChanges::default();
-    for op in ops {
-        match &op.path {
-            None => {
-                let Some(Value::Object(obj)) = &op.value else {
-                    return Err(ScimError::bad_request(
-                        ScimType::InvalidValue,
-                        "an operation without a path needs an object value",
-                    ));
-                };
-                for (key, value) in obj {
-                    let path = patch::parse_path(key)?;
-                    gather_one(&mut changes, op.kind, &path, Some(value))?;
-                }
-            }
-            Some(path) => gather_one(&mut changes, op.kind, path, op.value.as_ref())?,
-        }
-    }
-    Ok(changes)
-}
-
-fn gather_one(
-    changes: &mut GroupChanges,
-    kind: OpKind,
-    path: &PatchPath,
-    value: Option<&Value>,
-) -> Result<(), ScimError> {
-    match path {
-        PatchPath::Attr(attr) if is_attr(attr, "displayName") => match kind {
-            OpKind::Remove => {
-                return Err(ScimError::new(
-                    StatusCode::BAD_REQUEST,
-                    Some(ScimType::Mutability),
-                    "displayName is required and cannot be removed",
-                ));
-            }
-            _ => changes.display_name = Some(text_value(value, "displayName")?),
-        },
-        PatchPath::Attr(attr) if is_attr(attr, "externalId") => {
-            changes.external_id = Some(match kind {
-                OpKind::Remove => ExternalIdChange::Remove,
-                _ => ExternalIdChange::Set(text_value(value, "externalId")?),
-            });
-        }
-        PatchPath::Attr(attr) if is_attr(attr, "members") && attr.sub_attr.is_none() => {
-            match (kind, value) {
-                (OpKind::Add, Some(v)) => changes.steps.push(MemberStep::Add(member_ids(v)?)),
-                (OpKind::Replace, Some(v)) => {
-                    changes.steps.push(MemberStep::Clear);
-                    changes.steps.push(MemberStep::Add(member_ids(v)?));
-                }
-                // JumpCloud removes by value array; without a value, every member goes.
-                (OpKind::Remove, Some(v)) if !v.is_null() => {
-                    changes.steps.push(MemberStep::Remove(member_ids(v)?));
-                }
-                (OpKind::Remove, _) => changes.steps.push(MemberStep::Clear),
-                (_, None) => {
-                    return Err(ScimError::bad_request(
-                        ScimType::InvalidValue,
-                        "members needs a value",
-                    ));
-                }
-            }
-        }
-        PatchPath::Value(vp) if is_attr(&vp.attr, "members") => {
-            let ids = filter_member_ids(&vp.filter)?;
-            match kind {
-                OpKind::Remove => changes.steps.push(MemberStep::Remove(ids)),
-                _ => changes.steps.push(MemberStep::Add(ids)),
-            }
-        }
-        // Other attributes of a group are not kept; they are ignored, not refused.
-        _ => {}
-    }
-    Ok(())
-}
-
-/// `value eq "a" or value eq "b"` → [a, b]
-fn filter_member_ids(filter: &ValFilter) -> Result<Vec<UserId>, ScimError> {
-    match filter {
-        ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(v)))
-            if p.name.eq_ignore_ascii_case("value") =>
-        {
-            Ok(v.parse::<UserId>().into_iter().collect())
-        }
-        ValFilter::Or(items) => items
-            .as_slice()
-            .iter()
-            .map(filter_member_ids)
-            .collect::<Result<Vec<_>, _>>()
-            .map(|v| v.concat()),
-        _ => Err(ScimError::bad_request(
-            ScimType::InvalidFilter,
-            "members can be selected by value eq \"id\" only",
-        )),
-    }
-}
-
-#[tracing::instrument(skip_all, fields(scim.resource = "Group"))]
-pub async fn modify(
-    req: HttpRequest,
-    id: web::Path<(String, String)>,
-    payload: web::Payload,
-    store: web::Data<Store>,
-) -> Result<HttpResponse, ScimError> {
-    let node = node_of(&req)?;
-    let id = parse_id(&id.1)?;
-    let expected = if_match(&req)?;
-    let ops = patch::parse_request(&read_json(payload).await?)?;
-    let changes = gather(&ops)?;
-    let params = ListParams::from_query(&req)?;
-    let with_members = !params.excludes("members");
-    let base = http::base_url(&req, node);
-    let (team, mut rendered) = run(&store, "group", move |c| {
-        let current = match current_team(c, node, &id, expected)? {
-            Ok(found) => found,
-            Err(err) => return Ok(Err(err)),
-        };
-        let result =
-            idgate_store::transaction(c, |c| apply_changes(c, node, &current, expected, &changes));
-        let (team, detail) = match result {
-            Ok(done) => done,
-            Err(e @ (StorageError::Conflict { .. } | StorageError::VersionMismatch)) => {
-                audit(
-                    c,
-                    node,
-                    "group_update_provision",
-                    &current.display_name,
-                    Outcome::Failure,
-                    &e.to_string(),
-                );
-                return Ok(Err(storage_error(e, "group")));
-            }
-            Err(e) => return Err(e),
-        };
-        audit(
-            c,
-            node,
-            "group_update_provision",
-            &team.display_name,
-            Outcome::Success,
-            &detail,
-        );
-        let rendered = rendered_with_members(c, &team, &base, with_members)?;
-        Ok(Ok((team, rendered)))
-    })
-    .await?;
-    params.projection().apply(&mut rendered);
-    Ok(http::resource(
-        StatusCode::OK,
-        &Value::Object(rendered),
-        team.version,
-        None,
-    ))
-}
-
-fn apply_changes(
-    c: &mut DbConnection,
-    node: NodeId,
-    current: &Team,
-    expected: Option<i64>,
-    changes: &GroupChanges,
-) -> Result<(Team, String), StorageError> {
-    let mut detail = Vec::new();
-    let (mut added, mut removed) = (0, 0);
-    for step in &changes.steps {
-        match step {
-            MemberStep::Clear => removed += teams::clear_members(c, &current.id)?,
-            MemberStep::Add(ids) => added += teams::add_members(c, node, &current.id, ids)?,
-            MemberStep::Remove(ids) => removed += teams::remove_members(c, &current.id, ids)?,
-        }
-    }
-    if added > 0 {
-        detail.push(format!("added {added} member(s)"));
-    }
-    if removed > 0 {
-        detail.push(format!("removed {removed} member(s)"));
-    }
-    let team = if changes.display_name.is_some() || changes.external_id.is_some() {
-        let name = changes
-            .display_name
-            .clone()
-            .unwrap_or_else(|| current.display_name.clone());
-        if name != current.display_name {
-            detail.push(format!("renamed from '{}'", current.display_name));
-        }
-        let external = match &changes.external_id {
-            None => current.external_id.clone(),
-            Some(ExternalIdChange::Set(value)) => Some(value.clone()),
-            Some(ExternalIdChange::Remove) => None,
-        };
-        teams::update(c, node, &current.id, expected, &name, external.as_deref())?
-    } else {
-        teams::touch(c, node, &current.id, expected)?;
-        teams::get(c, node, &current.id)?.ok_or(StorageError::NotFound { what: "team" })?
-    };
-    Ok((team, detail.join("; ")))
 }
 
 #[tracing::instrument(skip_all, fields(scim.resource = "Group"))]

@@ -76,3 +76,15 @@ pub fn split_urn(path: &str) -> (Option<&'static str>, &str) {
     }
     (None, path)
 }
+
+/// The extension schema an attribute path belongs to, when it is not the core one: its own URN
+/// when it has the enterprise one, and also `manager` without a URN (or under the core User
+/// URN), which the core schema does not define: clients mean the enterprise manager.
+pub fn extension_of(uri: Option<&str>, name: &str) -> Option<&'static str> {
+    match uri {
+        Some(uri) if uri.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => Some(ENTERPRISE_SCHEMA),
+        Some(uri) if !uri.eq_ignore_ascii_case(USER_SCHEMA) => None,
+        _ if name.eq_ignore_ascii_case("manager") => Some(ENTERPRISE_SCHEMA),
+        _ => None,
+    }
+}

@@ -12,8 +12,10 @@ pub mod filter;
 mod groups;
 pub mod http;
 pub mod json;
+mod manager;
 pub mod patch;
 mod search;
+mod storage;
 mod users;
 
 use actix_web::middleware::from_fn;

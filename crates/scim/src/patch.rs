@@ -192,21 +192,17 @@ fn object_at<'a>(doc: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<Stri
         .expect("just set")
 }
 
-/// The map an attribute path lives in: the document, or the extension object of its URN.
+/// The map an attribute path lives in: the document, or the extension object of its URN (or
+/// of `manager`, see [`json::extension_of`]).
 fn scope_of<'a>(
     doc: &'a mut Map<String, Value>,
     path: &AttrPath,
     create: bool,
 ) -> Option<&'a mut Map<String, Value>> {
-    match path.uri.as_deref() {
-        Some(uri) if uri.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => {
-            if create {
-                Some(object_at(doc, ENTERPRISE_SCHEMA))
-            } else {
-                json::get_mut(doc, ENTERPRISE_SCHEMA).and_then(Value::as_object_mut)
-            }
-        }
-        _ => Some(doc),
+    match json::extension_of(path.uri.as_deref(), &path.name) {
+        Some(ext) if create => Some(object_at(doc, ext)),
+        Some(ext) => json::get_mut(doc, ext).and_then(Value::as_object_mut),
+        None => Some(doc),
     }
 }
 

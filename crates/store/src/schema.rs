@@ -125,6 +125,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        approved_name -> Nullable<Text>,
     }
 }
 

@@ -39,6 +39,24 @@ pub struct Team {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The name applications know the team by, once an admin approved it (see
+    /// [`Team::rename_awaiting`]); `None` while the team awaits its first approval.
+    pub approved_name: Option<String>,
+}
+
+impl Team {
+    /// The approved name, when the team is approved and a SCIM client renamed it since: the
+    /// rename awaits approval, and applications still see the approved name.
+    pub fn rename_awaiting(&self) -> Option<&str> {
+        self.approved_name.as_deref().filter(|approved| {
+            self.status == TeamStatus::Approved && *approved != self.display_name
+        })
+    }
+
+    /// Whether the team is in the approval queue: new, or renamed since its approval.
+    pub fn awaits_decision(&self) -> bool {
+        self.status == TeamStatus::Pending || self.rename_awaiting().is_some()
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -53,6 +71,7 @@ struct Row {
     version: i64,
     created_at: i64,
     updated_at: i64,
+    approved_name: Option<String>,
 }
 
 impl TryFrom<Row> for Team {
@@ -73,6 +92,7 @@ impl TryFrom<Row> for Team {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            approved_name: row.approved_name,
         })
     }
 }
@@ -102,6 +122,7 @@ pub fn insert(
             teams::version.eq(1_i64),
             teams::created_at.eq(now),
             teams::updated_at.eq(now),
+            teams::approved_name.eq((status == TeamStatus::Approved).then_some(display_name)),
         ))
         .execute(conn)?;
     get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "team" })
@@ -206,51 +227,136 @@ pub fn set_status(
     id: &TeamId,
     status: TeamStatus,
 ) -> Result<(), StorageError> {
-    let changed = diesel::update(teams::table)
+    let target = diesel::update(teams::table)
         .filter(teams::id.eq(id.as_str()))
-        .filter(teams::node_id.eq(node_id.get()))
-        .set((
-            teams::status.eq(status.as_str()),
-            teams::updated_at.eq(now_millis()),
-        ))
-        .execute(conn)?;
+        .filter(teams::node_id.eq(node_id.get()));
+    let changed = match status {
+        TeamStatus::Approved => target
+            .set((
+                teams::status.eq(status.as_str()),
+                teams::approved_name.eq(teams::display_name.nullable()),
+                teams::updated_at.eq(now_millis()),
+            ))
+            .execute(conn)?,
+        TeamStatus::Pending => target
+            .set((
+                teams::status.eq(status.as_str()),
+                teams::approved_name.eq(None::<String>),
+                teams::updated_at.eq(now_millis()),
+            ))
+            .execute(conn)?,
+    };
     if changed == 0 {
         return Err(StorageError::NotFound { what: "team" });
     }
     Ok(())
 }
 
-/// Approves a team that awaits approval, in one statement; `false` when it does not (any more).
+/// Approves a team that awaits approval under `name`, in one statement; `false` when it does
+/// not (any more): decided already, or renamed since the admin saw it.
 pub fn approve_pending(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &TeamId,
+    name: &str,
 ) -> Result<bool, StorageError> {
     let changed = diesel::update(teams::table)
         .filter(teams::id.eq(id.as_str()))
         .filter(teams::node_id.eq(node_id.get()))
         .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .filter(teams::display_name.eq(name))
         .set((
             teams::status.eq(TeamStatus::Approved.as_str()),
+            teams::approved_name.eq(teams::display_name.nullable()),
             teams::updated_at.eq(now_millis()),
         ))
         .execute(conn)?;
     Ok(changed == 1)
 }
 
-/// Removes a team that awaits approval (its members stay), in one statement; `false` when it
-/// does not (any more): an approved team is never removed this way.
+/// Removes a team that awaits approval under `name` (its members stay), in one statement;
+/// `false` when it does not (any more): an approved team is never removed this way.
 pub fn delete_pending(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &TeamId,
+    name: &str,
 ) -> Result<bool, StorageError> {
     let removed = diesel::delete(teams::table)
         .filter(teams::id.eq(id.as_str()))
         .filter(teams::node_id.eq(node_id.get()))
         .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .filter(teams::display_name.eq(name))
         .execute(conn)?;
     Ok(removed == 1)
+}
+
+/// Approves the rename of an approved team to `name` (its name now), in one statement: from
+/// now on applications see that name. `false` when no such rename awaits (any more).
+pub fn approve_rename(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    name: &str,
+) -> Result<bool, StorageError> {
+    let changed = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::status.eq(TeamStatus::Approved.as_str()))
+        .filter(teams::display_name.eq(name))
+        .filter(teams::approved_name.ne(name))
+        .set((
+            teams::approved_name.eq(teams::display_name.nullable()),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Denies the rename of an approved team to `name` (one conditional update): the team takes its
+/// approved name back (a new version, so the SCIM client sees the change). `false` when no such
+/// rename awaits (any more); `Conflict` on [`DISPLAY_NAME_INDEX`] when another team took the
+/// approved name meanwhile.
+pub fn deny_rename(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    name: &str,
+) -> Result<bool, StorageError> {
+    // The approved name goes back with its key, computed here (never by SQL).
+    let Some(approved) = get(conn, node_id, id)?.and_then(|t| t.approved_name) else {
+        return Ok(false);
+    };
+    let changed = diesel::update(teams::table)
+        .filter(teams::id.eq(id.as_str()))
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::status.eq(TeamStatus::Approved.as_str()))
+        .filter(teams::display_name.eq(name))
+        .filter(teams::approved_name.eq(&approved))
+        .filter(teams::approved_name.ne(name))
+        .set((
+            teams::display_name.eq(&approved),
+            teams::display_name_key.eq(IdentityKey::of(&approved).into_string()),
+            teams::version.eq(teams::version + 1_i64),
+            teams::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// The approved names of the node's other teams (what applications know them by).
+pub fn approved_names(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    except: &TeamId,
+) -> Result<Vec<String>, StorageError> {
+    let names: Vec<Option<String>> = teams::table
+        .filter(teams::node_id.eq(node_id.get()))
+        .filter(teams::id.ne(except.as_str()))
+        .filter(teams::approved_name.is_not_null())
+        .select(teams::approved_name)
+        .load(conn)?;
+    Ok(names.into_iter().flatten().collect())
 }
 
 /// Deletes a team; its members stay.
@@ -265,14 +371,20 @@ pub fn delete(conn: &mut DbConnection, node_id: NodeId, id: &TeamId) -> Result<(
     Ok(())
 }
 
-/// Adds users of the team's node as members; users already in the team, and ids that are no
-/// user of that node, are skipped. Returns how many were added.
+/// Adds users of the team's node as members; users already in the team, ids that are no user
+/// of that node, and users a SCIM client deleted, are skipped. Returns how many were added.
 pub fn add_members(
     conn: &mut DbConnection,
     node_id: NodeId,
     team: &TeamId,
     members: &[UserId],
 ) -> Result<usize, StorageError> {
+    // In one order whatever the client's: two transactions adding overlapping members each
+    // wait for the other's uncommitted row, and in opposite orders they would deadlock
+    // (PostgreSQL).
+    let mut members: Vec<&UserId> = members.iter().collect();
+    members.sort();
+    members.dedup();
     let now = now_millis();
     let mut added = 0;
     for user in members {
@@ -280,13 +392,14 @@ pub fn add_members(
         // repeated add a no-op without reading the member list.
         added += diesel::sql_query(
             "INSERT INTO memberships (team_id, user_id, created_at) \
-             SELECT $1, id, $2 FROM users WHERE id = $3 AND node_id = $4 \
+             SELECT $1, id, $2 FROM users WHERE id = $3 AND node_id = $4 AND scim_visible = $5 \
              ON CONFLICT (team_id, user_id) DO NOTHING",
         )
         .bind::<Text, _>(team.as_str())
         .bind::<BigInt, _>(now)
         .bind::<Text, _>(user.as_str())
         .bind::<BigInt, _>(node_id.get())
+        .bind::<Bool, _>(true)
         .execute(conn)?;
     }
     Ok(added)
@@ -312,6 +425,22 @@ pub fn clear_members(conn: &mut DbConnection, team: &TeamId) -> Result<usize, St
         .execute(conn)?)
 }
 
+/// Removes every member a SCIM client can see. The memberships of users it deleted stay, so
+/// that they are members again when the client restores them (a client that replaces the
+/// member list lists only the users it knows).
+pub fn clear_visible_members(
+    conn: &mut DbConnection,
+    team: &TeamId,
+) -> Result<usize, StorageError> {
+    let visible = users::table
+        .filter(users::scim_visible.eq(true))
+        .select(users::id);
+    Ok(diesel::delete(memberships::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .filter(memberships::user_id.eq_any(visible))
+        .execute(conn)?)
+}
+
 /// A member as a group lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -324,6 +453,27 @@ pub fn members(conn: &mut DbConnection, team: &TeamId) -> Result<Vec<Member>, St
     let rows: Vec<(String, String, Option<String>)> = memberships::table
         .inner_join(users::table)
         .filter(memberships::team_id.eq(team.as_str()))
+        .order(users::id.asc())
+        .select((users::id, users::user_name, users::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_name, display)| Member {
+            user_id: UserId::from_db(id),
+            display: display.filter(|d| !d.is_empty()).unwrap_or(user_name),
+        })
+        .collect())
+}
+
+/// The members a SCIM client can see (not those it deleted), ordered by user id.
+pub fn visible_members(
+    conn: &mut DbConnection,
+    team: &TeamId,
+) -> Result<Vec<Member>, StorageError> {
+    let rows: Vec<(String, String, Option<String>)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::team_id.eq(team.as_str()))
+        .filter(users::scim_visible.eq(true))
         .order(users::id.asc())
         .select((users::id, users::user_name, users::display_name))
         .load(conn)?;
@@ -374,19 +524,25 @@ pub fn teams_of_user(
         .collect())
 }
 
-/// The approved teams a user is a member of, by name: what applications are told (teams still
-/// awaiting approval are not).
+/// The approved teams a user is a member of, under their approved names, by name: what
+/// applications are told (teams still awaiting approval are not, and a rename awaiting
+/// approval is not yet).
 pub fn approved_teams_of_user(
     conn: &mut DbConnection,
     user: &UserId,
 ) -> Result<Vec<String>, StorageError> {
-    Ok(memberships::table
+    let rows: Vec<(Option<String>, String)> = memberships::table
         .inner_join(teams::table)
         .filter(memberships::user_id.eq(user.as_str()))
         .filter(teams::status.eq(TeamStatus::Approved.as_str()))
-        .order(teams::display_name.asc())
-        .select(teams::display_name)
-        .load(conn)?)
+        .select((teams::approved_name, teams::display_name))
+        .load(conn)?;
+    let mut names: Vec<String> = rows
+        .into_iter()
+        .map(|(approved, current)| approved.unwrap_or(current))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Columns a team predicate or sort can name.
@@ -430,8 +586,12 @@ fn to_sql(pred: &Predicate<TeamColumn>) -> TeamExpr {
                     .is_not_null()
                     .and(teams::external_id.assume_not_null().ne("")),
             ),
+            // Members a SCIM client deleted are no members for it (RFC 7644 §3.6).
             C::Member => Box::new(diesel::dsl::exists(
-                memberships::table.filter(memberships::team_id.eq(teams::id)),
+                memberships::table
+                    .inner_join(users::table)
+                    .filter(memberships::team_id.eq(teams::id))
+                    .filter(users::scim_visible.eq(true)),
             )),
         },
         Predicate::Cmp(column, op, value) => match (column, value) {
@@ -448,11 +608,18 @@ fn to_sql(pred: &Predicate<TeamColumn>) -> TeamExpr {
             (C::ExternalId, Value::Text(v)) => {
                 nullable_text_cmp!(TeamExpr, teams::external_id, false, *op, v.clone())
             }
-            (C::Member, Value::Text(v)) if *op == Op::Eq => Box::new(diesel::dsl::exists(
-                memberships::table
-                    .filter(memberships::team_id.eq(teams::id))
-                    .filter(memberships::user_id.eq(v.clone())),
-            )),
+            (C::Member, Value::Text(v)) if *op == Op::Eq => Box::new(
+                diesel::dsl::exists(
+                    memberships::table
+                        .filter(memberships::team_id.eq(teams::id))
+                        .filter(memberships::user_id.eq(v.clone())),
+                )
+                .and(diesel::dsl::exists(
+                    users::table
+                        .filter(users::id.eq(v.clone()))
+                        .filter(users::scim_visible.eq(true)),
+                )),
+            ),
             (C::Created, Value::Int(n)) => int_cmp!(TeamExpr, teams::created_at, *op, *n),
             (C::LastModified, Value::Int(n)) => int_cmp!(TeamExpr, teams::updated_at, *op, *n),
             _ => constant(false),
@@ -557,13 +724,20 @@ pub fn get_any(conn: &mut DbConnection, id: &TeamId) -> Result<Option<Team>, Sto
         .transpose()
 }
 
-/// Teams awaiting approval, optionally of one node, oldest first.
+/// Teams awaiting a decision, optionally of one node, oldest first: new teams, and approved
+/// teams that a SCIM client renamed since (see [`Team::rename_awaiting`]).
 pub fn pending(
     conn: &mut DbConnection,
     node_id: Option<NodeId>,
 ) -> Result<Vec<Team>, StorageError> {
     let mut query = teams::table
-        .filter(teams::status.eq(TeamStatus::Pending.as_str()))
+        .filter(
+            teams::status
+                .eq(TeamStatus::Pending.as_str())
+                .or(teams::status
+                    .eq(TeamStatus::Approved.as_str())
+                    .and(teams::approved_name.ne(teams::display_name.nullable()))),
+        )
         .order((teams::created_at.asc(), teams::id.asc()))
         .select(Row::as_select())
         .into_boxed();

@@ -571,3 +571,29 @@ pub fn page(
         .map(User::try_from)
         .collect()
 }
+
+/// The displayNames of these users of a node, for those a SCIM client can see and that have
+/// one; other ids are left out.
+pub fn visible_display_names(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    ids: &[UserId],
+) -> Result<Vec<(UserId, String)>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+    let rows: Vec<(String, Option<String>)> = users::table
+        .filter(users::node_id.eq(node_id.get()))
+        .filter(users::id.eq_any(ids))
+        .filter(users::scim_visible.eq(true))
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, display)| {
+            let name = display.filter(|d| !d.is_empty())?;
+            Some((UserId::from_db(id), name))
+        })
+        .collect())
+}

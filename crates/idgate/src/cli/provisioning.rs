@@ -45,7 +45,8 @@ pub enum Policy {
 
 #[derive(Debug, Subcommand)]
 pub enum TeamCommand {
-    /// List teams awaiting approval (`--pending`), optionally of one node.
+    /// List teams awaiting approval (`--pending`): new teams, and renames of approved teams;
+    /// optionally of one node.
     List {
         /// Only teams awaiting approval (the approval queue).
         #[arg(long, required = true)]
@@ -55,12 +56,14 @@ pub enum TeamCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Approve one or more pending teams.
+    /// Approve one or more pending teams (or pending renames: applications then see the new
+    /// name).
     Approve {
         #[arg(required = true)]
         team_ids: Vec<TeamId>,
     },
-    /// Deny one or more pending teams: they are removed (their members stay).
+    /// Deny one or more pending teams: they are removed (their members stay). A denied rename
+    /// keeps the team under its approved name.
     Deny {
         #[arg(required = true)]
         team_ids: Vec<TeamId>,
@@ -167,7 +170,7 @@ pub async fn team(store: &Store, cmd: TeamCommand) -> anyhow::Result<()> {
             if output.json {
                 let list: Vec<_> = rows
                     .iter()
-                    .map(|(t, m)| json!({"team_id": t.id, "node_id": t.node_id, "name": t.display_name, "status": t.status, "members": m, "empty": *m == 0, "created": rfc3339(t.created_at)}))
+                    .map(|(t, m)| json!({"team_id": t.id, "node_id": t.node_id, "name": t.display_name, "renamed_from": t.rename_awaiting(), "status": t.status, "members": m, "empty": *m == 0, "created": rfc3339(t.created_at)}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else if rows.is_empty() {
@@ -180,25 +183,40 @@ pub async fn team(store: &Store, cmd: TeamCommand) -> anyhow::Result<()> {
                     } else {
                         m.to_string()
                     };
-                    println!(
-                        "{:<38} {:<18} {:>8}  {}",
-                        t.id, t.node_id, members, t.display_name
-                    );
+                    // A rename of an approved team reads "old → new (rename)".
+                    let name = match t.rename_awaiting() {
+                        Some(approved) => format!("{approved} → {} (rename)", t.display_name),
+                        None => t.display_name.clone(),
+                    };
+                    println!("{:<38} {:<18} {:>8}  {name}", t.id, t.node_id, members);
                 }
             }
         }
         TeamCommand::Approve { team_ids } => {
             for id in team_ids {
-                let approved =
-                    actions::decide_team(store, &Actor::cli(), None, id, Decision::Approve).await?;
-                println!("approved team '{approved}'");
+                let decided =
+                    actions::decide_team(store, &Actor::cli(), None, id, Decision::Approve, None)
+                        .await?;
+                if let Some(old) = decided.renamed_from {
+                    println!("approved the rename of team '{old}' to '{}'", decided.name);
+                } else {
+                    println!("approved team '{}'", decided.name);
+                }
             }
         }
         TeamCommand::Deny { team_ids } => {
             for id in team_ids {
-                let denied =
-                    actions::decide_team(store, &Actor::cli(), None, id, Decision::Deny).await?;
-                println!("denied team '{denied}' (removed)");
+                let decided =
+                    actions::decide_team(store, &Actor::cli(), None, id, Decision::Deny, None)
+                        .await?;
+                if let Some(old) = decided.renamed_from {
+                    println!(
+                        "denied the rename of team '{old}' to '{}' (it keeps its name '{old}')",
+                        decided.name
+                    );
+                } else {
+                    println!("denied team '{}' (removed)", decided.name);
+                }
             }
         }
     }

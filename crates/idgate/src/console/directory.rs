@@ -259,12 +259,17 @@ pub async fn set_status(
 struct TeamRow {
     id: String,
     name: String,
+    /// For the rename of an approved team: the approved name.
+    renamed_from: Option<String>,
     members: Vec<String>,
     created: String,
 }
 
 struct ApprovedRow {
+    /// The name applications see.
     name: String,
+    /// A rename that awaits approval.
+    renaming_to: Option<String>,
     members: i64,
     created: String,
 }
@@ -300,6 +305,7 @@ async fn teams_page(
                         .map(|m| m.display)
                         .collect(),
                     id: t.id.to_string(),
+                    renamed_from: t.rename_awaiting().map(str::to_owned),
                     name: t.display_name,
                     created: rfc3339(t.created_at),
                 })
@@ -322,7 +328,8 @@ async fn teams_page(
                 .map(|t| {
                     Ok::<_, idgate_store::StorageError>(ApprovedRow {
                         members: teams::member_count(c, &t.id)?,
-                        name: t.display_name,
+                        renaming_to: t.rename_awaiting().map(|_| t.display_name.clone()),
+                        name: t.approved_name.unwrap_or(t.display_name),
                         created: rfc3339(t.created_at),
                     })
                 })
@@ -357,7 +364,8 @@ pub async fn teams(
 }
 
 /// Approves or denies the ticked teams (`team=…` repeated, `decision=approve|deny`), or the
-/// one of a row's own button (`one=approve:ID` or `one=deny:ID`).
+/// one of a row's own button (`one=approve:ID` or `one=deny:ID`); `shown:ID` carries the name
+/// each row showed, and a team renamed since is left for the admin to see again.
 pub async fn decide(
     admin: Admin,
     store: web::Data<Store>,
@@ -369,13 +377,18 @@ pub async fn decide(
     let mut ticked = Vec::new();
     let mut decision = None;
     let mut one = None;
+    let mut shown = std::collections::HashMap::new();
     for (key, value) in url::form_urlencoded::parse(&body) {
         match key.as_ref() {
             "csrf" => csrf = value.into_owned(),
             "team" => ticked.push(value.into_owned()),
             "decision" => decision = Some(value.into_owned()),
             "one" => one = Some(value.into_owned()),
-            _ => {}
+            other => {
+                if let Some(id) = other.strip_prefix("shown:") {
+                    shown.insert(id.to_owned(), value.into_owned());
+                }
+            }
         }
     }
     if let Some(response) = admin.csrf_refusal(&csrf) {
@@ -399,9 +412,11 @@ pub async fn decide(
     }
     let mut gone = Vec::new();
     for id in ids {
+        let seen = shown.get(&id).cloned();
         let decided = match id.parse::<TeamId>() {
             Ok(team) => {
-                actions::decide_team(&store, &admin.actor, Some(node_id), team, decision).await
+                actions::decide_team(&store, &admin.actor, Some(node_id), team, decision, seen)
+                    .await
             }
             Err(why) => Err(ActionError::NotFound(why)),
         };
@@ -413,7 +428,7 @@ pub async fn decide(
     }
     if !gone.is_empty() {
         let message = format!(
-            "{} team(s) were no longer awaiting approval (decided elsewhere, or removed by the identity provider) and were left as they are; any others were done.",
+            "{} team(s) were no longer awaiting approval as shown (decided elsewhere, renamed again or removed by the identity provider) and were left as they are; any others were done.",
             gone.len()
         );
         let chrome = admin.chrome(None, Some(&message));

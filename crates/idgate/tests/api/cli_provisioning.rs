@@ -203,3 +203,74 @@ fn the_approval_queue_lists_and_approves_pending_teams() {
         );
     }
 }
+
+#[test]
+fn a_rename_of_an_approved_team_waits_in_the_queue() {
+    use idgate_store::teams::{self, TeamStatus};
+    for db in TestDatabase::all() {
+        let cwd = tempfile::tempdir().unwrap();
+        let env = [("IDGATE_DATABASE_URL", db.url_string())];
+        let node: NodeId = node_of(cwd.path(), &env).parse().unwrap();
+        let store = Store::open(&db.url, &PoolOptions::default(), false).unwrap();
+        // An approved team that a SCIM client renames.
+        let rename = |name: &'static str, team: idgate_store::TeamId| {
+            block_on(store.run(move |c| teams::update(c, node, &team, None, name, None))).unwrap()
+        };
+        let team = block_on(
+            store.run(move |c| teams::insert(c, node, "Sales", None, TeamStatus::Approved, "scim")),
+        )
+        .unwrap();
+        rename("Sales EU", team.id.clone());
+
+        let pending = json(&idgate(
+            cwd.path(),
+            &env,
+            &["team", "list", "--pending", "--json"],
+            None,
+        ));
+        assert_eq!(pending[0]["team_id"], team.id.as_str());
+        assert_eq!(
+            (&pending[0]["name"], &pending[0]["renamed_from"]),
+            (&serde_json::json!("Sales EU"), &serde_json::json!("Sales"))
+        );
+        let text = stdout(&idgate(
+            cwd.path(),
+            &env,
+            &["team", "list", "--pending"],
+            None,
+        ));
+        assert!(text.contains("Sales → Sales EU (rename)"), "{text}");
+
+        let approved = idgate(
+            cwd.path(),
+            &env,
+            &["team", "approve", team.id.as_str()],
+            None,
+        );
+        assert_eq!(
+            stdout(&approved).trim(),
+            "approved the rename of team 'Sales' to 'Sales EU'"
+        );
+        rename("Sales DE", team.id.clone());
+        let denied = idgate(cwd.path(), &env, &["team", "deny", team.id.as_str()], None);
+        assert_eq!(
+            stdout(&denied).trim(),
+            "denied the rename of team 'Sales EU' to 'Sales DE' (it keeps its name 'Sales EU')"
+        );
+        let id = team.id.clone();
+        let kept = block_on(store.run(move |c| teams::get(c, node, &id)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (kept.display_name.as_str(), kept.approved_name.as_deref()),
+            ("Sales EU", Some("Sales EU"))
+        );
+        let pending = json(&idgate(
+            cwd.path(),
+            &env,
+            &["team", "list", "--pending", "--json"],
+            None,
+        ));
+        assert_eq!(pending, serde_json::json!([]));
+    }
+}

@@ -116,18 +116,7 @@ async fn the_proxy_learns_the_tenant_and_every_team_name_whole() {
             ],
             "{groups}"
         );
-        let mut decoded: Vec<String> = groups
-            .split(',')
-            .map(|part| {
-                // No '+' is ever sent (it is encoded as %2B), so form decoding is percent
-                // decoding here.
-                url::form_urlencoded::parse(format!("n={part}").as_bytes())
-                    .next()
-                    .unwrap()
-                    .1
-                    .into_owned()
-            })
-            .collect();
+        let mut decoded = crate::helpers::decode_groups(&groups);
         decoded.sort_unstable();
         let mut expected = NASTY.map(str::to_owned);
         expected.sort_unstable();

@@ -139,3 +139,20 @@ pub fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
         + start.len();
     &text[from..from + text[from..].find(end).unwrap()]
 }
+
+/// The team names of an `X-Idgate-Groups` header: comma-separated, each percent-encoded. No
+/// '+' is ever sent (it is encoded as %2B), so form decoding is percent decoding here.
+pub fn decode_groups(header: &str) -> Vec<String> {
+    if header.is_empty() {
+        return Vec::new();
+    }
+    header
+        .split(',')
+        .map(|part| {
+            url::form_urlencoded::parse(format!("n={part}").as_bytes())
+                .next()
+                .map(|(_, name)| name.into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}

@@ -21,7 +21,7 @@ async fn users(scim: &Scim<'_>, n: usize, prefix: &str) -> Vec<String> {
     ids
 }
 
-fn member_values(group: &Value) -> Vec<String> {
+pub fn member_values(group: &Value) -> Vec<String> {
     let mut v: Vec<String> = group["members"].as_array().map_or_else(Vec::new, |m| {
         m.iter()
             .map(|x| x["value"].as_str().unwrap().to_owned())

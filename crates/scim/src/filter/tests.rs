@@ -150,3 +150,34 @@ fn times_round_trip() {
     let millis = parse_time("2026-01-02T03:04:05.678Z").unwrap();
     assert_eq!(format_time(millis), "2026-01-02T03:04:05.678Z");
 }
+
+#[test]
+fn a_value_path_then_a_sub_attribute_reads_as_the_rfc_form() {
+    for (entra, rfc, expected) in [
+        (
+            r#"emails[type eq "work"].value eq "JANE@acme.test""#,
+            r#"emails[type eq "work" and value eq "JANE@acme.test"]"#,
+            true,
+        ),
+        (
+            r#"emails[type eq "work"].value eq "jd@home.test""#,
+            r#"emails[type eq "work" and value eq "jd@home.test"]"#,
+            false,
+        ),
+        (
+            r#"emails[type eq "home"].value ew "@home.test""#,
+            r#"emails[type eq "home" and value ew "@home.test"]"#,
+            true,
+        ),
+        (
+            r#"emails[type eq "other"].value pr"#,
+            r#"emails[type eq "other" and value pr]"#,
+            false,
+        ),
+    ] {
+        assert_eq!(check(entra), expected, "{entra}");
+        assert_eq!(check(rfc), expected, "{rfc}");
+        assert_eq!(parse(entra).unwrap(), parse(rfc).unwrap(), "{entra}");
+    }
+    assert!(parse(r#"emails[type eq "work"]. eq "x""#).is_err());
+}
