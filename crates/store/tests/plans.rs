@@ -119,3 +119,75 @@ fn scim_lookups_use_indexes() {
     }))
     .unwrap();
 }
+
+#[test]
+fn sign_in_lookups_use_indexes() {
+    use idgate_store::{links, sessions, sso};
+    let db = TestDatabase::sqlite();
+    let store = Store::open(&db.url, &PoolOptions::default(), true).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(store.run(|c| {
+        let node = nodes::create(c, &nodes::NodeName::parse("acme").unwrap())
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let sso_id = sso::create(
+            c,
+            &sso::NewSsoMethod {
+                node_id: node.id,
+                name: "m",
+                sp_entity_id: None,
+                sp_key_pem: "k",
+                sp_cert_pem: "c",
+                idp_initiated: false,
+            },
+        )?;
+        for i in 0..50 {
+            let fields = UserFields {
+                user_name: format!("u{i}@acme.test"),
+                email: Some(format!("U{i}@Acme.test")),
+                attributes: "{}".into(),
+                active: true,
+                ..UserFields::default()
+            };
+            let user = users::insert(c, node.id, &fields, Provenance::Jit)?;
+            links::create(
+                c,
+                &links::NewLink {
+                    sso_id,
+                    node_id: node.id,
+                    name_id: &format!("p-{i}"),
+                    name_id_format: None,
+                    user_id: &user.id,
+                },
+            )?;
+        }
+        c.batch_execute("ANALYZE")?;
+        let user = users::find_by_user_name(c, node.id, "u7@acme.test")?.unwrap();
+        // The account by userName, then by email; the link by NameID, then by user.
+        let sql = captured(c, |c| {
+            users::find_by_login(c, node.id, "nobody@acme.test").unwrap();
+        });
+        assert_indexed(c, &sql, "users");
+        let sql = captured(c, |c| {
+            links::find(c, sso_id, "p-7", None).unwrap();
+            links::find_for_user(c, sso_id, &user.id).unwrap();
+        });
+        assert_indexed(c, &sql, "identity_links");
+        // A method's sessions, ended together.
+        let sql = captured(c, |c| {
+            sessions::delete_for_sso(c, sso_id).unwrap();
+            sessions::delete_for_name_id(c, sso_id, "p-7").unwrap();
+        });
+        let deletes: Vec<String> = sql
+            .iter()
+            .filter(|s| s.starts_with("DELETE"))
+            .map(|s| s.replacen("DELETE", "SELECT *", 1))
+            .collect();
+        assert_eq!(deletes.len(), 2, "{sql:?}");
+        assert_indexed(c, &deletes, "sessions");
+        Ok(())
+    }))
+    .unwrap();
+}
