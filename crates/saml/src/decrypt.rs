@@ -87,7 +87,8 @@ pub(crate) fn open(xml: &str, expect: &Expectations<'_>) -> Result<Option<Opened
     let (doc, assertion_signed) =
         substitute(&source, root, encrypted, &plaintext, response_signed).map_err(no_oracle)?;
     if !response_signed && !assertion_signed {
-        return Err(Rejection::EncryptedNotSigned);
+        // Whether a changed CBC ciphertext still parses as an assertion must not show.
+        return Err(no_oracle(Rejection::EncryptedNotSigned));
     }
     let signed = signatures(&doc, expect, response_signed, assertion_signed).map_err(no_oracle)?;
     Ok(Some(Opened { xml: doc, signed }))

@@ -17,7 +17,7 @@ use idgate_store::events::{NewEvent, Outcome};
 use idgate_store::links::{self, NewLink};
 use idgate_store::sso::{self, NodeRouting, SsoMethod};
 use idgate_store::users::{self, Provenance, User, UserFields, UserStatus};
-use idgate_store::{DbConnection, EmailDomain, IdentityKey, StorageError, events};
+use idgate_store::{DbConnection, EmailDomain, IdentityKey, StorageError, events, printable};
 use serde_json::{Value, json};
 
 use crate::acs::failure::Failure;
@@ -96,11 +96,10 @@ impl<'a> Asserted<'a> {
     }
 
     /// Every address the assertion names the user by: the email, and the NameID when it is
-    /// an address (and not transient).
+    /// shaped as one (an `@`; not transient). One whose domain cannot be read stays in: it could
+    /// be a reserved domain in disguise.
     fn addresses(&self) -> Vec<&str> {
-        let name_id = (!self.transient())
-            .then(|| self.name_id_address())
-            .flatten();
+        let name_id = (!self.transient() && self.name_id.contains('@')).then_some(self.name_id);
         let mut out: Vec<&str> = self.email.as_deref().into_iter().collect();
         if let Some(n) = name_id
             && !out.iter().any(|a| IdentityKey::of(a) == IdentityKey::of(n))
@@ -133,7 +132,10 @@ pub(crate) fn resolve(
     method: &SsoMethod,
     asserted: &Asserted<'_>,
 ) -> Result<Result<Resolved, Failure>, StorageError> {
-    if let Some(refused) = check_addresses(c, method, asserted)? {
+    if !printable(asserted.name_id) || asserted.email.as_deref().is_some_and(|e| !printable(e)) {
+        return Ok(Err(Failure::Unprintable));
+    }
+    if let Some(refused) = check_addresses(c, method, &asserted.addresses())? {
         return Ok(Err(refused));
     }
     for _ in 0..3 {
@@ -149,21 +151,31 @@ pub(crate) fn resolve(
 }
 
 /// The method speaks only for addresses in its own reserved domains (when it has some), and
-/// never for one in a domain another method of the node reserves.
+/// never for one in a domain another method of the node reserves, nor (when the node reserves
+/// any) for one whose domain cannot be read.
 fn check_addresses(
     c: &mut DbConnection,
     method: &SsoMethod,
-    asserted: &Asserted<'_>,
+    addresses: &[&str],
 ) -> Result<Option<Failure>, StorageError> {
-    let addresses = asserted.addresses();
     if !method.domains.is_empty() {
         let outside = addresses
             .iter()
             .find(|a| EmailDomain::of_address(a).is_none_or(|domain| !method.reserves(&domain)));
         return Ok(outside.map(|a| Failure::OutsideDomains(Some((*a).to_owned()))));
     }
+    let mut routing = None;
     for address in addresses {
         let Some(domain) = EmailDomain::of_address(address) else {
+            let routing = match routing {
+                Some(known) => known,
+                None => *routing.insert(sso::node_routing(c, method.node_id)?),
+            };
+            if routing.reserved_domains > 0 {
+                return Ok(Some(Failure::NotAuthoritative(format!(
+                    "the domain of {address:?} cannot be read, and the node reserves domains for its SSO methods"
+                ))));
+            }
             continue;
         };
         if let Some((owner, node)) = sso::domain_owner(c, &domain)?
@@ -176,6 +188,13 @@ fn check_addresses(
         }
     }
     Ok(None)
+}
+
+/// The address an account is known by: its email, else its userName when that is one.
+fn account_address(user: &User) -> Option<&str> {
+    user.email
+        .as_deref()
+        .or_else(|| Some(user.user_name.as_str()).filter(|n| n.contains('@')))
 }
 
 fn attempt(
@@ -199,6 +218,12 @@ fn attempt(
                 "the NameID {} is linked to {}, but the email {email} names {}",
                 asserted.name_id, user.user_name, other.user_name
             ))));
+        }
+        // The linked account must still be one the method may speak for: a domain reserved
+        // since for another method (or outside the method's own) takes it away.
+        let address: Vec<&str> = account_address(&user).into_iter().collect();
+        if let Some(refused) = check_addresses(c, method, &address)? {
+            return Ok(Step::Refused(refused));
         }
         if let Some(locked) = locked(&user) {
             return Ok(Step::Refused(locked));

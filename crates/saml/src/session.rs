@@ -56,27 +56,26 @@ fn secure(req: &HttpRequest) -> bool {
         .is_some_and(|base| base.0.starts_with("https://"))
 }
 
-/// Every value the request's `Cookie` header(s) carry under either session cookie name, read
-/// here rather than through a cookie jar so that duplicates are seen, not collapsed.
-fn session_cookies(req: &HttpRequest) -> Vec<(&'static str, String)> {
+/// Every value the request's `Cookie` header(s) carry under the session cookie's name for this
+/// scheme, read here rather than through a cookie jar so that duplicates are seen, not
+/// collapsed. Under HTTPS a plain `idgate_session` is no session cookie at all (a sibling
+/// subdomain could plant one): it is neither read nor counted.
+fn session_cookies(req: &HttpRequest) -> Vec<String> {
+    let wanted = cookie_name(secure(req));
     let mut found = Vec::new();
     for header in req.headers().get_all(COOKIE) {
         for pair in header.as_bytes().split(|b| *b == b';') {
             let pair = String::from_utf8_lossy(pair);
             let (name, value) = pair.split_once('=').unwrap_or((&pair, ""));
-            let name = name.trim();
-            if let Some(known) = [SESSION_COOKIE, HOST_SESSION_COOKIE]
-                .into_iter()
-                .find(|known| *known == name)
-            {
-                found.push((known, value.trim().to_owned()));
+            if name.trim() == wanted {
+                found.push(value.trim().to_owned());
             }
         }
     }
     found
 }
 
-/// The request's session token: its one session cookie, under the name this scheme uses.
+/// The request's session token: its one session cookie.
 fn session_token(req: &HttpRequest) -> Option<String> {
     let mut found = session_cookies(req);
     if found.len() > 1 {
@@ -86,10 +85,7 @@ fn session_token(req: &HttpRequest) -> Option<String> {
         );
         return None;
     }
-    found
-        .pop()
-        .filter(|(name, _)| *name == cookie_name(secure(req)))
-        .map(|(_, value)| value)
+    found.pop()
 }
 
 /// The live session of the request's cookie (an active user's), with the user's approved teams;
@@ -245,7 +241,7 @@ pub async fn logout(
     let mut next = "/".to_owned();
     let hashes: Vec<String> = session_cookies(&req)
         .iter()
-        .map(|(_, value)| token::hash(value))
+        .map(|value| token::hash(value))
         .collect();
     if !hashes.is_empty() {
         let single = hashes.len() == 1;

@@ -157,17 +157,23 @@ pub async fn endpoint(
     let raw_query = req.query_string().to_owned();
     let checked = {
         let method = method.clone();
+        let params = SloParams {
+            saml_request: Some(saml_request),
+            ..params
+        };
         web::block(move || {
-            if post {
-                verify_posted(&method, &saml_request)
+            let (xml, relay) = if post {
+                // RelayState is outside the POST binding's signature by the binding itself.
+                verify_posted(&method, params.saml_request.as_deref().unwrap_or_default())
+                    .map(|xml| (xml, params.relay_state.clone()))
             } else {
-                verify_redirect(&method, &raw_query, &saml_request)
-            }
-            .and_then(|xml| check_request(&method, &slo_url, &xml, chrono::Utc::now()))
+                verify_redirect(&method, &raw_query, &params)
+            }?;
+            check_request(&method, &slo_url, &xml, chrono::Utc::now()).map(|c| (c, relay))
         })
         .await
     };
-    let checked = match checked {
+    let (checked, relay_state) = match checked {
         Ok(Ok(checked)) => checked,
         Ok(Err(rejection)) => return refused(&store, &method, &rejection, REQUEST_REFUSED).await,
         Err(_) => return HttpResponse::ServiceUnavailable().finish(),
@@ -180,13 +186,11 @@ pub async fn endpoint(
         }
         Err(err) => return crate::unavailable(&err),
     }
-    response::reply(&method, &base.0, &request_id, params.relay_state.as_deref()).unwrap_or_else(
-        || {
-            HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/"))
-                .finish()
-        },
-    )
+    response::reply(&method, &base.0, &request_id, relay_state.as_deref()).unwrap_or_else(|| {
+        HttpResponse::SeeOther()
+            .insert_header((LOCATION, "/"))
+            .finish()
+    })
 }
 
 const REQUEST_REFUSED: &str = "The logout request could not be accepted.";
@@ -292,12 +296,14 @@ fn verify_posted(method: &SsoMethod, posted: &str) -> Result<String, Rejection> 
 }
 
 /// A LogoutRequest by the Redirect binding: the signature covers the query string. Returns the
-/// inflated request.
+/// inflated request and the RelayState, both read from the very pairs the signature covers
+/// (never from a key spelt otherwise, such as `Relay%53tate`, which the signature would not
+/// cover).
 fn verify_redirect(
     method: &SsoMethod,
     raw_query: &str,
-    encoded: &str,
-) -> Result<String, Rejection> {
+    params: &SloParams,
+) -> Result<(String, Option<String>), Rejection> {
     let raw = |key: &str| {
         raw_query.split('&').find_map(|part| {
             part.split_once('=')
@@ -315,10 +321,16 @@ fn verify_redirect(
     else {
         return Err(Rejection::NotSigned("logout request"));
     };
+    let raw_relay = raw("RelayState");
+    let relay = raw_relay.as_deref().and_then(decode);
+    // What the handler read must be what the signature covers.
+    if decode(&request) != params.saml_request || relay != params.relay_state {
+        return Err(Rejection::NotSigned("logout request"));
+    }
     let mut signed = format!("SAMLRequest={request}");
-    if let Some(relay) = raw("RelayState") {
+    if let Some(raw_relay) = &raw_relay {
         signed.push_str("&RelayState=");
-        signed.push_str(&relay);
+        signed.push_str(raw_relay);
     }
     signed.push_str("&SigAlg=");
     signed.push_str(&sig_alg);
@@ -349,7 +361,8 @@ fn verify_redirect(
     if !verified {
         return Err(Rejection::BadSignature);
     }
-    inflate(encoded)
+    let xml = inflate(&decode(&request).unwrap_or_default())?;
+    Ok((xml, relay))
 }
 
 /// A message of the Redirect binding: base64 of DEFLATE, bounded once inflated, then screened.

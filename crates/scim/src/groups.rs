@@ -175,7 +175,7 @@ pub async fn create(
                         body.external_id.as_deref(),
                     )?;
                     if body.members.is_some() {
-                        teams::clear_visible_members(c, &team.id)?;
+                        teams::clear_members(c, &team.id)?;
                     }
                     (team, "took over the existing team of that name".to_owned())
                 } else {
@@ -275,7 +275,7 @@ pub async fn replace(
                 &body.display_name,
                 body.external_id.as_deref(),
             )?;
-            teams::clear_visible_members(c, &id)?;
+            teams::clear_members(c, &id)?;
             if let Some(ids) = &body.members {
                 teams::add_members(c, node, &id, ids)?;
             }

@@ -92,6 +92,12 @@ pub fn normalize(body: &Value) -> Result<(Map<String, Value>, UserFields), ScimE
             "userName is longer than 256 characters",
         ));
     }
+    if !idgate_store::printable(&user_name) {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            "userName contains a control character",
+        ));
+    }
     // `active` is kept as the client set it (a boolean, even when sent as "False"); absent
     // means the account is not locked.
     let active = match json::remove(&mut doc, "active") {
@@ -109,10 +115,20 @@ pub fn normalize(body: &Value) -> Result<(Map<String, Value>, UserFields), ScimE
     };
     let name = json::get(&doc, "name").and_then(Value::as_object);
     let text = |v: Option<&Value>| v.and_then(json::as_text).map(str::to_owned);
+    let email = primary_email(&doc);
+    if email
+        .as_deref()
+        .is_some_and(|e| !idgate_store::printable(e))
+    {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            "the primary email contains a control character",
+        ));
+    }
     let fields = UserFields {
         user_name,
         external_id: text(json::get(&doc, "externalId")),
-        email: primary_email(&doc),
+        email,
         given_name: text(name.and_then(|n| json::get(n, "givenName"))),
         family_name: text(name.and_then(|n| json::get(n, "familyName"))),
         display_name: text(json::get(&doc, "displayName")),

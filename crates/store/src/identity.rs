@@ -32,6 +32,13 @@ impl fmt::Display for IdentityKey {
     }
 }
 
+/// Whether a userName, email address or NameID can name someone: no control character (a CR,
+/// a DEL, a C1 control). Proxies and logs drop or mangle those, so two different values would
+/// reach an application as one.
+pub fn printable(text: &str) -> bool {
+    !text.chars().any(char::is_control)
+}
+
 /// An email domain such as `acme.com`: at least two labels of ASCII letters, digits and inner
 /// hyphens, kept in lower case. Parsed from what an admin types (`@Acme.COM`, a trailing dot)
 /// or from the part of an address after its last `@`.
@@ -123,6 +130,19 @@ mod tests {
         assert_eq!(IdentityKey::of("\u{212a}im").as_str(), "\u{212a}im");
         assert_ne!(IdentityKey::of("\u{212a}im"), IdentityKey::of("kim"));
         assert_ne!(IdentityKey::of("\u{130}da"), IdentityKey::of("ida"));
+    }
+
+    #[test]
+    fn identities_are_printable() {
+        assert!(super::printable("Jöran.Doe@acme.test"));
+        for bad in [
+            "alice@acme.com\u{7f}",
+            "a\r\nb",
+            "alice\u{85}@acme.com",
+            "\u{9f}",
+        ] {
+            assert!(!super::printable(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use conn::{ConnectionManager, DbConnection, migration_names};
 pub use error::StorageError;
-pub use identity::{EmailDomain, IdentityKey};
+pub use identity::{EmailDomain, IdentityKey, printable};
 pub use ids::{AdminId, NodeId, SsoId, TeamId, UserId, now_millis};
 pub use url::{Backend, DatabaseUrl};
 

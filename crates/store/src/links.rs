@@ -184,3 +184,11 @@ pub fn delete(
     .execute(conn)?;
     Ok(Some(link))
 }
+
+/// Removes every link of a method (its IdP was replaced by another); returns how many.
+pub fn delete_for_sso(conn: &mut DbConnection, sso_id: SsoId) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(identity_links::table.filter(identity_links::sso_id.eq(sso_id.get())))
+            .execute(conn)?,
+    )
+}

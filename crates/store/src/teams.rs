@@ -418,26 +418,11 @@ pub fn remove_members(
         .execute(conn)?)
 }
 
-/// Removes every member.
+/// Removes every member (deleted users' memberships too: a replaced member list says who the
+/// members are).
 pub fn clear_members(conn: &mut DbConnection, team: &TeamId) -> Result<usize, StorageError> {
     Ok(diesel::delete(memberships::table)
         .filter(memberships::team_id.eq(team.as_str()))
-        .execute(conn)?)
-}
-
-/// Removes every member a SCIM client can see. The memberships of users it deleted stay, so
-/// that they are members again when the client restores them (a client that replaces the
-/// member list lists only the users it knows).
-pub fn clear_visible_members(
-    conn: &mut DbConnection,
-    team: &TeamId,
-) -> Result<usize, StorageError> {
-    let visible = users::table
-        .filter(users::scim_visible.eq(true))
-        .select(users::id);
-    Ok(diesel::delete(memberships::table)
-        .filter(memberships::team_id.eq(team.as_str()))
-        .filter(memberships::user_id.eq_any(visible))
         .execute(conn)?)
 }
 

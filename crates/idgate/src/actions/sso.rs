@@ -3,7 +3,7 @@
 
 use idgate_saml::{idp, keys};
 use idgate_store::sso::{self, DomainError, SettingsChange};
-use idgate_store::{EmailDomain, NodeId, SsoId, StorageError, Store, nodes, sessions};
+use idgate_store::{EmailDomain, NodeId, SsoId, StorageError, Store, links, nodes, sessions};
 
 use super::{ActionError, Actor, no_node, no_sso, record, transaction};
 
@@ -128,7 +128,9 @@ pub async fn create_sso(
 
 /// Reads an IdP metadata document (the identity provider `entity_id` of it, which must be named
 /// when it describes several) and makes it the method's IdP. The sessions the method opened end:
-/// they were signed by the IdP being replaced. Returns a summary: one line, and a `warning: `
+/// they were signed by the IdP being replaced. When the IdP's entity id changes, so does whose
+/// NameIDs these are: the method's identity links go too (a NameID names a user only for the
+/// IdP that issued it). Returns a summary: one line, and a `warning: `
 /// line per IdP certificate that expires soon (or has), which is also recorded as
 /// `sso_certificate_expiring` with the import.
 pub async fn import_idp(
@@ -159,16 +161,27 @@ pub async fn import_idp(
             let Some(method) = sso::get(c, sso_id)? else {
                 return Ok(Err(no_sso(sso_id)));
             };
-            let ended = idgate_store::transaction(c, |c| {
+            let another_idp = method.idp_entity_id.as_deref() != Some(settings.entity_id.as_str());
+            let (ended, unlinked) = idgate_store::transaction(c, |c| {
                 sso::set_idp(c, sso_id, &settings)?;
                 let ended = sessions::delete_for_sso(c, sso_id)?;
+                let unlinked = if another_idp {
+                    links::delete_for_sso(c, sso_id)?
+                } else {
+                    0
+                };
+                let mut detail = format!("{}; {}", settings.entity_id, sessions_ended(ended));
+                if unlinked > 0 {
+                    detail.push_str("; ");
+                    detail.push_str(&links_removed(unlinked));
+                }
                 record(
                     c,
                     &actor,
                     Some(method.node_id),
                     "sso_idp_imported",
                     &sso_id.to_string(),
-                    &format!("{}; {}", settings.entity_id, sessions_ended(ended)),
+                    &detail,
                 )?;
                 crate::certificates::record(
                     c,
@@ -179,11 +192,15 @@ pub async fn import_idp(
                     now,
                     false,
                 )?;
-                Ok(ended)
+                Ok((ended, unlinked))
             })?;
             if ended > 0 {
                 summary.push_str("; ");
                 summary.push_str(&sessions_ended(ended));
+            }
+            if unlinked > 0 {
+                summary.push_str("; ");
+                summary.push_str(&links_removed(unlinked));
             }
             for warning in warnings {
                 summary.push_str("\nwarning: ");
@@ -385,6 +402,10 @@ pub async fn rotate_sp_cert(
 }
 
 /// `3 sessions ended`, for audit details and summaries.
+fn links_removed(n: usize) -> String {
+    format!("{n} identity link(s) of the previous IdP removed")
+}
+
 fn sessions_ended(n: usize) -> String {
     format!("{n} session{} ended", if n == 1 { "" } else { "s" })
 }

@@ -304,6 +304,22 @@ async fn the_answer_to_an_idps_logout_carries_its_relay_state_back_by_redirect()
         let res = app.get(&format!("{slo_path}?{query}")).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert_eq!(last_logout_failure(&app).await, "signature");
+
+        // Nor one added beside the signed ones under a key spelt otherwise (it decodes to
+        // `RelayState`, but the signature covers only the literal key's pairs).
+        let query = redirect_query(
+            &idp,
+            "SAMLRequest",
+            &logout_request("_smuggled_relay", &slo, false),
+            None,
+        );
+        let res = app
+            .get(&format!(
+                "{slo_path}?{query}&Relay%53tate=https%3A%2F%2Fevil.test"
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(last_logout_failure(&app).await, "not_signed");
     }
 }
 

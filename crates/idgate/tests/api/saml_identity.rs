@@ -452,3 +452,114 @@ async fn concurrent_first_sign_ins_make_one_account_and_one_link() {
         assert_eq!(links_of(&app, node, "race@acme.test").await.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn an_identity_with_a_control_character_or_an_unreadable_domain_signs_no_one_in() {
+    for db in TestDatabase::all() {
+        let (idp_a, idp_b) = (TestIdp::new(), TestIdp::new());
+        let app = spawn_app(db).await;
+        let a = add_method(&app, &idp_a, true, true).await;
+        let node = node_of(&app, a).await;
+        reserve(&app, a, &["acme.test"]).await;
+        let b = add_method_in(&app, &idp_b, node, true, true).await;
+        add_user(&app, a, "alice@acme.test", "alice@acme.test").await;
+        // A proxy or a log would drop the DEL (or a C1 control) and see alice@acme.test.
+        for email in ["alice@acme.test&#x7F;", "ali&#x85;ce@acme.test"] {
+            assert_eq!(
+                refused(&app, &idp_b, b, "b-1", PERSISTENT, Some(email)).await,
+                "control_character",
+                "{email}"
+            );
+        }
+        assert_eq!(
+            refused(&app, &idp_b, b, "alice@acme.test&#x9F;", PERSISTENT, None).await,
+            "control_character"
+        );
+        // A domain that cannot be read might be a reserved one in disguise.
+        assert_eq!(
+            refused(
+                &app,
+                &idp_b,
+                b,
+                "b-2",
+                PERSISTENT,
+                Some("alice@acme.test&#x200B;")
+            )
+            .await,
+            "not_authoritative"
+        );
+        assert_eq!(
+            user_count(&app, node).await,
+            1,
+            "no look-alike account was made"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_domain_reserved_later_for_another_method_takes_its_accounts_away() {
+    for db in TestDatabase::all() {
+        let (idp_a, idp_b) = (TestIdp::new(), TestIdp::new());
+        let app = spawn_app(db).await;
+        let a = add_method(&app, &idp_a, true, true).await;
+        let node = node_of(&app, a).await;
+        // A, alone in the node, links Jane.
+        signed_in_as(&app, &idp_a, a, "a-jane", Some("jane@acme.test")).await;
+        // Then B arrives and reserves Jane's domain: A no longer speaks for her, link or not.
+        let b = add_method_in(&app, &idp_b, node, true, true).await;
+        reserve(&app, b, &["acme.test"]).await;
+        for email in [None, Some("jane@acme.test")] {
+            assert_eq!(
+                refused(&app, &idp_a, a, "a-jane", PERSISTENT, email).await,
+                "not_authoritative",
+                "{email:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_new_idp_for_a_method_takes_the_old_ones_links_away() {
+    use idgate::actions::{self, Actor};
+    for db in TestDatabase::all() {
+        let idp = TestIdp::new();
+        let app = spawn_app(db).await;
+        let sso_id = add_method(&app, &idp, true, true).await;
+        let node = node_of(&app, sso_id).await;
+        signed_in_as(&app, &idp, sso_id, "p-1", Some("jane@acme.test")).await;
+
+        // The same IdP again (a new certificate, say): its NameIDs still name the same people.
+        let same = idp.metadata(idgate_saml::testing::IDP_ENTITY, "");
+        actions::import_idp(&app.store, &Actor::cli(), sso_id, &same, None)
+            .await
+            .unwrap();
+        assert_eq!(links_of(&app, node, "jane@acme.test").await.len(), 1);
+
+        // Another IdP: its NameIDs are its own, and the old links go.
+        let other = TestIdp::new().metadata("https://other-idp.example.test/saml", "");
+        let summary = actions::import_idp(&app.store, &Actor::cli(), sso_id, &other, None)
+            .await
+            .unwrap();
+        assert!(
+            summary.contains("1 identity link(s) of the previous IdP removed"),
+            "{summary}"
+        );
+        assert!(links_of(&app, node, "jane@acme.test").await.is_empty());
+        let events = app
+            .store
+            .run(move |c| idgate_store::events::latest(c, Some(node), 5))
+            .await
+            .unwrap();
+        let imported = events
+            .iter()
+            .find(|e| e.kind == "sso_idp_imported")
+            .unwrap();
+        assert!(
+            imported
+                .detail
+                .contains("identity link(s) of the previous IdP removed"),
+            "{}",
+            imported.detail
+        );
+    }
+}

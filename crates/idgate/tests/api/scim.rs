@@ -824,3 +824,28 @@ async fn locations_use_the_configured_base_url_not_the_host_header() {
     );
     assert!(!body.to_string().contains("evil.example"), "{body}");
 }
+
+#[tokio::test]
+async fn a_user_name_or_email_with_a_control_character_is_refused() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let scim = scim_node(&app, "acme").await;
+        for (name, email) in [
+            ("alice@acme.test\u{7f}", "alice@acme.test"),
+            ("alice@acme.test", "alice@acme.test\r\nX: y"),
+        ] {
+            let mut body = user(name);
+            body["emails"][0]["value"] = json!(email);
+            let (status, error) = scim.post("/Users", body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?} {email:?}");
+            assert_eq!(error["scimType"], "invalidValue", "{error}");
+            assert!(
+                error["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("control character"),
+                "{error}"
+            );
+        }
+    }
+}

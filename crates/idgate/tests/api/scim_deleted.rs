@@ -142,8 +142,8 @@ async fn memberships_of_a_deleted_user_come_back_with_it() {
             .await;
         assert!(member_values(&late).is_empty(), "{late}");
 
-        // Replacing the member list (the client lists whom it sees) keeps the deleted user's
-        // membership, in a PUT and in a PATCH alike.
+        // Replacing the member list says who the members are: the deleted user's membership
+        // goes with it (PUT here), while a group nobody replaced keeps it (Solo).
         let (s, put, _) = scim
             .send(
                 Method::PUT,
@@ -156,22 +156,20 @@ async fn memberships_of_a_deleted_user_come_back_with_it() {
             (s, member_values(&put)),
             (StatusCode::OK, vec![kept_id.clone()])
         );
-        let (s, _) = scim
-            .patch(
-                &format!("/Groups/{solo}"),
-                json!([{"op": "replace", "path": "members", "value": []}]),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
 
-        // Restored (created again): the old id, and its memberships with it.
+        // Restored (created again): the old id, and the memberships no replacement dropped.
         let (s, back) = scim.post("/Users", user("gone@acme.test")).await;
         assert_eq!((s, &back["id"]), (StatusCode::CREATED, &json!(gone_id)));
-        let mut both = vec![kept_id.clone(), gone_id.clone()];
-        both.sort();
-        assert_eq!(member_values(&scim.get(&path).await.1), both, "restored");
-        let mut holding = vec![ops.clone(), solo.clone()];
-        holding.sort();
+        assert_eq!(
+            member_values(&scim.get(&path).await.1),
+            vec![kept_id.clone()],
+            "the replaced group"
+        );
+        assert_eq!(
+            member_values(&scim.get(&format!("/Groups/{solo}")).await.1),
+            vec![gone_id.clone()],
+            "restored"
+        );
         assert_eq!(
             ids_matching(
                 &scim,
@@ -179,9 +177,26 @@ async fn memberships_of_a_deleted_user_come_back_with_it() {
                 &format!(r#"members[value eq "{gone_id}"]"#)
             )
             .await,
-            holding
+            vec![solo.clone()]
         );
         let (_, u) = scim.get(&format!("/Users/{gone_id}")).await;
-        assert_eq!(u["groups"].as_array().map(Vec::len), Some(2), "{u}");
+        assert_eq!(u["groups"].as_array().map(Vec::len), Some(1), "{u}");
+
+        // Deleted again, and Solo's members replaced by PATCH: restored, the user is in none.
+        assert_eq!(
+            scim.delete(&format!("/Users/{gone_id}")).await,
+            StatusCode::NO_CONTENT
+        );
+        let (s, _) = scim
+            .patch(
+                &format!("/Groups/{solo}"),
+                json!([{"op": "replace", "path": "members", "value": []}]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = scim.post("/Users", user("gone@acme.test")).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, u) = scim.get(&format!("/Users/{gone_id}")).await;
+        assert!(u["groups"].as_array().is_none_or(Vec::is_empty), "{u}");
     }
 }

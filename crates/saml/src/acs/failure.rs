@@ -22,6 +22,8 @@ pub(crate) enum Failure {
     OutsideDomains(Option<String>),
     /// A transient NameID and no email: nothing that names the same person twice.
     NoIdentity,
+    /// A NameID or an email with a control character, which proxies and logs would drop.
+    Unprintable,
     /// The response answers a request that another browser started (login CSRF).
     OtherBrowser,
 }
@@ -37,6 +39,7 @@ impl Failure {
             Failure::NotAuthoritative(_) => "not_authoritative",
             Failure::OutsideDomains(_) => "domain",
             Failure::NoIdentity => "no_identity",
+            Failure::Unprintable => "control_character",
             Failure::OtherBrowser => "other_browser",
         }
     }
@@ -55,6 +58,7 @@ impl Failure {
             }
             Failure::OutsideDomains(None) => "the assertion carries no email address, and the SSO method's accounts must have one in its reserved domains".to_owned(),
             Failure::NoIdentity => "the NameID is transient and the assertion carries no email attribute: no account can be named by it".to_owned(),
+            Failure::Unprintable => "the NameID or the email contains a control character".to_owned(),
             Failure::OtherBrowser => {
                 "the response answers a sign-in that another browser started".to_owned()
             }
@@ -86,7 +90,8 @@ impl Failure {
             Failure::IdentityConflict(_)
             | Failure::NotAuthoritative(_)
             | Failure::OutsideDomains(_)
-            | Failure::NoIdentity => (
+            | Failure::NoIdentity
+            | Failure::Unprintable => (
                 StatusCode::FORBIDDEN,
                 "Sign-in failed: the identity provider named an account that cannot sign in this way. Tell your administrator.",
             ),

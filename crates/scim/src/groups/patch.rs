@@ -249,7 +249,7 @@ fn apply_changes(
     let (mut added, mut removed) = (0, 0);
     for step in &changes.steps {
         match step {
-            MemberStep::Clear => removed += teams::clear_visible_members(c, &current.id)?,
+            MemberStep::Clear => removed += teams::clear_members(c, &current.id)?,
             MemberStep::Add(ids) => added += teams::add_members(c, node, &current.id, ids)?,
             MemberStep::Remove(ids) => removed += teams::remove_members(c, &current.id, ids)?,
         }
