@@ -150,6 +150,33 @@ pub(crate) fn claims<'a>(acs: &'a str, audience: &'a str) -> Claims<'a> {
     Claims::new(acs, audience, "")
 }
 
+/// The user a successful sign-in's session belongs to (its cookie asked at `/auth/session`).
+pub(crate) async fn user_signed_in(app: &TestApp, res: reqwest::Response) -> String {
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        res.text().await
+    );
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = app
+        .client
+        .get(app.url("/auth/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: serde_json::Value = me.json().await.unwrap();
+    me["user"].as_str().unwrap().to_owned()
+}
+
 pub(crate) async fn last_failure(app: &TestApp) -> String {
     let events = app
         .store

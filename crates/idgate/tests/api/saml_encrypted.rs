@@ -43,32 +43,6 @@ fn fresh_id() -> String {
     format!("_e{}", &idgate_store::token::generate().hash[..24])
 }
 
-async fn signed_in_as(app: &TestApp, res: reqwest::Response) -> String {
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "{:?}",
-        res.text().await
-    );
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let me = app
-        .client
-        .get(app.url("/auth/session"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), StatusCode::OK);
-    let me: serde_json::Value = me.json().await.unwrap();
-    me["user"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn an_assertion_encrypted_by_xmlsec1_signs_in() {
     for db in TestDatabase::all() {
@@ -92,7 +66,10 @@ async fn an_assertion_encrypted_by_xmlsec1_signs_in() {
         );
         let res = post(&app, &acs_path, &xml, Some("/app")).await;
         assert_eq!(res.headers().get("location").unwrap(), "/app");
-        assert_eq!(signed_in_as(&app, res).await, "jane@acme.test");
+        assert_eq!(
+            crate::saml_acs::user_signed_in(&app, res).await,
+            "jane@acme.test"
+        );
 
         // XML Encryption 1.1: OAEP with SHA-256, AES-256-GCM, the Response signed around it.
         let id = fresh_id();
@@ -103,7 +80,10 @@ async fn an_assertion_encrypted_by_xmlsec1_signs_in() {
         let how = Encryption::new(oaep, ContentCipher::Aes256Gcm);
         let xml = encrypted_response(&idp, &claims(&acs, &id), &cert, how, Signing::Response);
         let res = post(&app, &acs_path, &xml, None).await;
-        assert_eq!(signed_in_as(&app, res).await, "jane@acme.test");
+        assert_eq!(
+            crate::saml_acs::user_signed_in(&app, res).await,
+            "jane@acme.test"
+        );
         // The decrypted assertion is remembered like any other: a second post is a replay.
         assert_eq!(
             post(&app, &acs_path, &xml, None).await.status(),
@@ -189,6 +169,9 @@ async fn a_method_that_requires_encryption_refuses_a_plaintext_assertion() {
         let how = Encryption::new(KeyTransport::OaepMgf1p, ContentCipher::Aes128Gcm);
         let xml = encrypted_response(&idp, &claims(&acs, &id), &cert, how, Signing::Both);
         let res = post(&app, &acs_path, &xml, None).await;
-        assert_eq!(signed_in_as(&app, res).await, "jane@acme.test");
+        assert_eq!(
+            crate::saml_acs::user_signed_in(&app, res).await,
+            "jane@acme.test"
+        );
     }
 }

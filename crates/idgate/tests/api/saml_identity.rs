@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use crate::helpers::{TestApp, spawn_app};
 use crate::saml_acs::{
     add_method, add_method_in, add_user, claims, last_failure, node_of, post, signed,
+    user_signed_in,
 };
 
 async fn reserve(app: &TestApp, sso_id: SsoId, domains: &[&str]) {
@@ -76,30 +77,7 @@ async fn signed_in_as(
         ..claims(&acs, &acs)
     };
     let res = post(app, &path, &signed(idp, &c), None).await;
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "{:?}",
-        res.text().await
-    );
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let me: serde_json::Value = app
-        .client
-        .get(app.url("/auth/session"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    me["user"].as_str().unwrap().to_owned()
+    user_signed_in(app, res).await
 }
 
 async fn user_count(app: &TestApp, node: NodeId) -> i64 {
