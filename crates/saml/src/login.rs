@@ -80,6 +80,46 @@ pub async fn start(
         Ok(None) => return crate::not_found(),
         Err(err) => return crate::unavailable(&err),
     };
+    let relay = query
+        .into_inner()
+        .relay_state
+        .map(|r| crate::relay::target(Some(&r)));
+    begin(
+        &req,
+        &store,
+        &base,
+        &method,
+        &Begin {
+            relay,
+            ..Begin::default()
+        },
+    )
+    .await
+}
+
+/// How an SP-initiated sign-in starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Begin {
+    /// The local path the browser goes to once the assertion consumer accepts the answer.
+    pub relay: Option<String>,
+    /// Keep `relay` in the database only, never in the RelayState sent through the IdP (when
+    /// what it leads to must not ride in the browser: an authorization of an app).
+    pub relay_in_database_only: bool,
+    /// Ask the IdP to authenticate the user afresh (`ForceAuthn`), not from its own session.
+    pub force_authn: bool,
+}
+
+/// Starts an SP-initiated sign-in through `method`: an AuthnRequest with a 128-bit id
+/// remembered in the database (with where to go after, and under HTTPS the hash of the
+/// browser's `__Host-idgate_browser` cookie, so that only this browser can finish it), and the
+/// response that carries it to the IdP. The sign-in is finished by the assertion consumer.
+pub async fn begin(
+    req: &HttpRequest,
+    store: &Store,
+    base: &PublicBaseUrl,
+    method: &SsoMethod,
+    how: &Begin,
+) -> HttpResponse {
     let (destination, redirect) = match (&method.idp_sso_redirect_url, &method.idp_sso_post_url) {
         (Some(url), _) => (url.clone(), true),
         (None, Some(url)) => (url.clone(), false),
@@ -90,10 +130,7 @@ pub async fn start(
             );
         }
     };
-    let relay = query
-        .into_inner()
-        .relay_state
-        .map(|r| crate::relay::target(Some(&r)));
+    let relay = how.relay.as_deref().map(|r| crate::relay::target(Some(r)));
     // Under HTTPS the browser gets a cookie (kept or fresh) whose hash the request remembers:
     // only that browser can then finish the sign-in (no login CSRF with a response obtained
     // elsewhere). The IdP posts the answer cross-site, which sends only SameSite=None cookies,
@@ -106,9 +143,12 @@ pub async fn start(
     });
     let browser_hash = browser.as_deref().map(token::hash);
     let id = request_id();
-    let authn = request(&method, &base.0, &id, &destination);
+    let mut authn = request(method, &base.0, &id, &destination);
+    if how.force_authn {
+        authn.force_authn = Some(true);
+    }
     let expires = idgate_store::now_millis() + REQUEST_MINUTES * 60_000;
-    let (remember_id, remember_relay) = (id.clone(), relay.clone());
+    let (remember_id, remember_relay, sso_id) = (id.clone(), relay.clone(), method.sso_id);
     if let Err(err) = store
         .run(move |c| {
             saml_state::remember_request(
@@ -124,7 +164,8 @@ pub async fn start(
     {
         return crate::unavailable(&err);
     }
-    let mut response = send(&method, &authn, &destination, redirect, relay.as_deref());
+    let sent_relay = relay.as_deref().filter(|_| !how.relay_in_database_only);
+    let mut response = send(method, &authn, &destination, redirect, sent_relay);
     if let Some(token) = browser
         && (response.status().is_success() || response.status().is_redirection())
     {
