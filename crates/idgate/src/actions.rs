@@ -3,11 +3,16 @@
 //! admin can act on. One room per area, as `cli/` and `console/` have: nodes, SSO methods,
 //! provisioning (SCIM token, team approval), the directory (users, identity links, events).
 
+mod apps;
 mod directory;
 mod nodes;
 mod provisioning;
 mod sso;
 
+pub use apps::{
+    AppEdit, AppInput, Registered, create_app, delete_app, no_app, nodes_text, rotate_app_secret,
+    update_app,
+};
 pub use directory::{date_range, event_line, set_user_status, unlink_identity};
 pub use nodes::{create_node, rename_node};
 pub use provisioning::{Decided, Decision, decide_team, generate_scim_token};

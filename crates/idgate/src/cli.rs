@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::startup::{Application, open_store};
 use crate::{password, telemetry};
 
+mod apps;
 mod directory;
 mod provisioning;
 mod sso;
@@ -59,6 +60,9 @@ pub enum Command {
     /// SAML tools.
     #[command(subcommand)]
     Saml(sso::SamlCommand),
+    /// Applications (OIDC clients) that sign people in through idgate.
+    #[command(subcommand)]
+    App(apps::AppCommand),
     /// A node's users: list, lock, unlock, identity links.
     #[command(subcommand)]
     User(directory::UserCommand),
@@ -156,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Team(cmd) => provisioning::team(&open_store(&config, true).await?, cmd).await?,
         Command::Sso(cmd) => sso::run(&open_store(&config, true).await?, &config, cmd).await?,
         Command::Saml(sso::SamlCommand::Check(args)) => sso::check(&args)?,
+        Command::App(cmd) => apps::run(&open_store(&config, true).await?, cmd).await?,
         Command::User(cmd) => directory::user(&open_store(&config, true).await?, cmd).await?,
         Command::Events(args) => {
             directory::list_events(&open_store(&config, true).await?, args).await?;

@@ -5,6 +5,7 @@
 //! Every change goes through [`crate::actions`], as the CLI's do. A mistake in a form answers
 //! with the page again (status 400) and a message; a missing thing with a 404 page.
 
+mod apps;
 mod auth;
 mod directory;
 mod events;
@@ -113,6 +114,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sso/{sso}/settings", web::post().to(sso::settings))
             .route("/sso/{sso}/rotate", web::post().to(sso::rotate))
             .route("/sso/{sso}/delete", web::post().to(sso::delete))
+            .route("/apps", web::get().to(apps::list))
+            .route("/apps", web::post().to(apps::create))
+            .route("/apps/{client_id}", web::get().to(apps::show))
+            .route("/apps/{client_id}", web::post().to(apps::update))
+            .route("/apps/{client_id}/rotate", web::post().to(apps::rotate))
+            .route("/apps/{client_id}/delete", web::post().to(apps::delete))
             .route("/events", web::get().to(events::list))
             .route("/events/export", web::get().to(events::export)),
     );

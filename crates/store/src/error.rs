@@ -46,6 +46,7 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
         "identity_links.sso_id, identity_links.user_id",
         "identity_links_sso_user",
     ),
+    ("oidc_apps.name_key", "oidc_apps_name_key"),
 ];
 
 /// The name of the index a unique violation names, on either backend.

@@ -17,6 +17,7 @@ pub mod schema;
 mod url;
 
 pub mod admins;
+pub mod apps;
 pub mod events;
 pub mod links;
 pub mod nodes;

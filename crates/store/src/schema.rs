@@ -195,6 +195,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oidc_apps (client_id) {
+        client_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        client_type -> Text,
+        secret_hash -> Nullable<Text>,
+        secret_created_at -> Nullable<BigInt>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        all_nodes -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oidc_app_nodes (client_id, node_id) {
+        client_id -> Text,
+        node_id -> BigInt,
+    }
+}
+
 diesel::joinable!(admin_sessions -> admins (admin_id));
 diesel::joinable!(sso_methods -> nodes (node_id));
 diesel::joinable!(sso_domains -> sso_methods (sso_id));
@@ -208,6 +231,8 @@ diesel::joinable!(authn_requests -> sso_methods (sso_id));
 diesel::joinable!(seen_assertions -> sso_methods (sso_id));
 diesel::joinable!(identity_links -> sso_methods (sso_id));
 diesel::joinable!(identity_links -> users (user_id));
+diesel::joinable!(oidc_app_nodes -> oidc_apps (client_id));
+diesel::joinable!(oidc_app_nodes -> nodes (node_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
@@ -225,4 +250,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     authn_requests,
     seen_assertions,
     identity_links,
+    oidc_apps,
+    oidc_app_nodes,
 );

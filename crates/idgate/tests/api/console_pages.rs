@@ -14,28 +14,28 @@ const JUMPCLOUD_METADATA: &str =
     include_str!("../../../saml/tests/fixtures/jumpcloud/metadata.xml");
 
 /// A signed-in console session.
-struct Console<'a> {
-    app: &'a TestApp,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Console<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 /// A page as the browser would get it: status, body, and where a redirect points.
-struct Page {
-    status: StatusCode,
-    body: String,
-    location: Option<String>,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) body: String,
+    pub(crate) location: Option<String>,
 }
 
 impl Page {
-    fn assert_form_again(&self, message: &str) {
+    pub(crate) fn assert_form_again(&self, message: &str) {
         assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.body);
         assert!(self.body.contains("role=\"alert\""), "{}", self.body);
         assert!(self.body.contains(message), "{message:?} in {}", self.body);
         assert!(self.body.contains("<form"), "the form comes back");
     }
 
-    fn redirect(&self) -> &str {
+    pub(crate) fn redirect(&self) -> &str {
         assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
         self.location.as_deref().unwrap()
     }
@@ -53,7 +53,7 @@ async fn page_of(res: reqwest::Response) -> Page {
 }
 
 impl<'a> Console<'a> {
-    async fn sign_in(app: &'a TestApp) -> Console<'a> {
+    pub(crate) async fn sign_in(app: &'a TestApp) -> Console<'a> {
         let cookie = setup_admin(app).await;
         let mut console = Console {
             app,
@@ -65,7 +65,7 @@ impl<'a> Console<'a> {
         console
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         page_of(
             self.app
                 .client
@@ -79,7 +79,7 @@ impl<'a> Console<'a> {
     }
 
     /// Posts a form with the session's CSRF token added.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
         page_of(
@@ -96,7 +96,7 @@ impl<'a> Console<'a> {
     }
 
     /// Creates a node and returns its id.
-    async fn node(&self, name: &str) -> String {
+    pub(crate) async fn node(&self, name: &str) -> String {
         let created = self.post("/console/nodes", &[("name", name)]).await;
         let location = created.redirect();
         between(location, "/console/nodes/", "?").to_owned()

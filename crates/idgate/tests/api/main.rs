@@ -2,10 +2,12 @@
 
 mod cli;
 mod cli_admin;
+mod cli_apps;
 mod cli_provisioning;
 mod cli_saml;
 mod cli_sso;
 mod console;
+mod console_apps;
 mod console_pages;
 mod forward_auth;
 mod helpers;

@@ -1,0 +1,2 @@
+DROP TABLE oidc_app_nodes;
+DROP TABLE oidc_apps;
