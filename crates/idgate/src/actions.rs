@@ -3,7 +3,7 @@
 //! admin can act on. One room per area, as `cli/` and `console/` have: nodes, SSO methods,
 //! provisioning (SCIM token, team approval), the directory (users, identity links, events).
 
-mod apps;
+pub mod apps;
 mod directory;
 mod nodes;
 mod provisioning;
@@ -18,7 +18,7 @@ pub use nodes::{create_node, rename_node};
 pub use provisioning::{Decided, Decision, decide_team, generate_scim_token};
 pub use sso::{
     NewSso, add_domains, create_sso, delete_sso, import_idp, parse_domains, rotate_sp_cert,
-    update_sso,
+    set_default_app, update_sso,
 };
 
 use idgate_store::events::{NewEvent, Outcome};

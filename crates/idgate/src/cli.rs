@@ -18,6 +18,7 @@ use crate::{password, telemetry};
 
 mod apps;
 mod directory;
+mod oidc;
 mod provisioning;
 mod sso;
 
@@ -63,6 +64,9 @@ pub enum Command {
     /// Applications (OIDC clients) that sign people in through idgate.
     #[command(subcommand)]
     App(apps::AppCommand),
+    /// The OpenID Connect provider: its signing keys.
+    #[command(subcommand)]
+    Oidc(oidc::OidcCommand),
     /// A node's users: list, lock, unlock, identity links.
     #[command(subcommand)]
     User(directory::UserCommand),
@@ -161,6 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sso(cmd) => sso::run(&open_store(&config, true).await?, &config, cmd).await?,
         Command::Saml(sso::SamlCommand::Check(args)) => sso::check(&args)?,
         Command::App(cmd) => apps::run(&open_store(&config, true).await?, cmd).await?,
+        Command::Oidc(cmd) => oidc::run(&open_store(&config, true).await?, cmd).await?,
         Command::User(cmd) => directory::user(&open_store(&config, true).await?, cmd).await?,
         Command::Events(args) => {
             directory::list_events(&open_store(&config, true).await?, args).await?;

@@ -156,7 +156,12 @@ async fn purge_periodically(store: Store) {
             .run(|c| {
                 Ok(idgate_store::saml_state::purge_expired(c)?
                     + idgate_store::sessions::purge_expired(c)?
-                    + idgate_store::admins::purge_expired_sessions(c)?)
+                    + idgate_store::admins::purge_expired_sessions(c)?
+                    + idgate_store::oidc::purge_expired(
+                        c,
+                        idgate_store::now_millis()
+                            - idgate_oidc::keys::KEPT_AFTER_RETIREMENT_SECONDS * 1000,
+                    )?)
             })
             .await;
         match purged {
@@ -189,5 +194,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(ops::readyz))
         .configure(console::configure)
         .configure(idgate_saml::configure)
+        .configure(idgate_oidc::configure)
         .configure(idgate_scim::configure);
 }

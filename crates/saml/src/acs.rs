@@ -199,7 +199,14 @@ fn accept(
                 })));
             }
         },
-        None if method.idp_initiated => relay,
+        // An IdP-initiated sign-in without a RelayState goes to the method's default
+        // application, if it has one (OIDC third-party initiated login, `/oauth2/initiate`).
+        None if method.idp_initiated => relay.filter(|r| !r.is_empty()).or_else(|| {
+            method
+                .default_app_id
+                .as_ref()
+                .map(|app| format!("/oauth2/initiate/{app}"))
+        }),
         None => return Ok(Err(Failure::Rejected(Rejection::Unsolicited))),
     };
     let remember_until =

@@ -222,9 +222,7 @@ fn same_origin(origin: &[u8], base: &str) -> bool {
 }
 
 /// `POST /logout`: ends the session and clears the cookie, then sends the browser through the
-/// IdP's single logout when the IdP has an SLO endpoint, else to `/`. Every session a session
-/// cookie of the request names ends (a planted one too); single logout follows only when there
-/// was exactly one.
+/// IdP's single logout when the IdP has an SLO endpoint, else to `/`.
 pub async fn logout(
     req: HttpRequest,
     store: web::Data<Store>,
@@ -238,70 +236,89 @@ pub async fn logout(
             .content_type("text/plain; charset=utf-8")
             .body("Sign out from this site's own page.");
     }
-    let mut next = "/".to_owned();
-    let hashes: Vec<String> = session_cookies(&req)
+    let next = match end(&req, &store).await {
+        Ok(Some((method, session))) => session
+            .name_id
+            .as_deref()
+            .and_then(|name_id| {
+                crate::slo::logout_url(
+                    &method,
+                    &base.0,
+                    name_id,
+                    session.session_index.as_deref(),
+                    None,
+                )
+            })
+            .unwrap_or_else(|| "/".to_owned()),
+        Ok(None) => "/".to_owned(),
+        Err(unavailable) => return unavailable,
+    };
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((LOCATION, next));
+    clear(&mut response, base.0.starts_with("https://"));
+    response.finish()
+}
+
+/// Whether `origin` (an `Origin` header) is the origin of the public base URL.
+pub fn same_origin_as(origin: &[u8], base: &PublicBaseUrl) -> bool {
+    same_origin(origin, &base.0)
+}
+
+/// Ends every session a session cookie of the request names (a planted one too), each with its
+/// `sso_logout` event. When there was exactly one, returns it with its SSO method, for the
+/// IdP's single logout. On a storage failure, the 503 to answer (logged).
+pub async fn end(
+    req: &HttpRequest,
+    store: &Store,
+) -> Result<Option<(idgate_store::sso::SsoMethod, Session)>, HttpResponse> {
+    let hashes: Vec<String> = session_cookies(req)
         .iter()
         .map(|value| token::hash(value))
         .collect();
-    if !hashes.is_empty() {
-        let single = hashes.len() == 1;
-        let ended = store
-            .run(move |c| {
-                let mut last = None;
-                for hash in &hashes {
-                    let Some(session) = sessions::get(c, hash)? else {
-                        continue;
-                    };
-                    events::record(
-                        c,
-                        &NewEvent {
-                            node_id: Some(session.node_id),
-                            kind: "sso_logout",
-                            actor: "user",
-                            target: Some(&session.user_name),
-                            outcome: Outcome::Success,
-                            detail: "",
-                        },
-                    )?;
-                    sessions::delete(c, hash)?;
-                    last = Some(session);
-                }
-                let Some(session) = last.filter(|_| single) else {
-                    return Ok(None);
-                };
-                let method = match session.sso_id {
-                    Some(id) => idgate_store::sso::get(c, id)?,
-                    None => None,
-                };
-                Ok(method.map(|m| (m, session)))
-            })
-            .await;
-        match ended {
-            Ok(Some((method, session))) => {
-                if let Some(url) = session.name_id.as_deref().and_then(|name_id| {
-                    crate::slo::logout_url(
-                        &method,
-                        &base.0,
-                        name_id,
-                        session.session_index.as_deref(),
-                    )
-                }) {
-                    next = url;
-                }
-            }
-            Ok(None) => {}
-            Err(err) => return crate::unavailable(&err),
-        }
+    if hashes.is_empty() {
+        return Ok(None);
     }
-    let secure = base.0.starts_with("https://");
-    let mut response = HttpResponse::SeeOther();
-    response
-        .insert_header((LOCATION, next))
-        .cookie(removal(cookie_name(secure), secure));
+    let single = hashes.len() == 1;
+    store
+        .run(move |c| {
+            let mut last = None;
+            for hash in &hashes {
+                let Some(session) = sessions::get(c, hash)? else {
+                    continue;
+                };
+                events::record(
+                    c,
+                    &NewEvent {
+                        node_id: Some(session.node_id),
+                        kind: "sso_logout",
+                        actor: "user",
+                        target: Some(&session.user_name),
+                        outcome: Outcome::Success,
+                        detail: "",
+                    },
+                )?;
+                sessions::delete(c, hash)?;
+                last = Some(session);
+            }
+            let Some(session) = last.filter(|_| single) else {
+                return Ok(None);
+            };
+            let method = match session.sso_id {
+                Some(id) => idgate_store::sso::get(c, id)?,
+                None => None,
+            };
+            Ok(method.map(|m| (m, session)))
+        })
+        .await
+        .map_err(|err| crate::unavailable(&err))
+}
+
+/// Clears the session cookie (and under HTTPS a stale plain one) on `response`.
+pub fn clear(response: &mut actix_web::HttpResponseBuilder, secure: bool) {
+    response.cookie(removal(cookie_name(secure), secure));
     if let Some(stale) = stale_cookie(secure) {
         response.cookie(stale);
     }
-    response.finish()
 }
 
 #[cfg(test)]

@@ -26,12 +26,14 @@ use crate::sp::SpUrls;
 use crate::validate::Rejection;
 
 /// The URL that carries a LogoutRequest for `name_id` to the IdP, or `None` when the IdP has
-/// no SLO endpoint (or the request cannot be built, which is logged).
+/// no SLO endpoint (or the request cannot be built, which is logged). `relay_state`, a local
+/// path, is where the browser goes when the IdP answers.
 pub fn logout_url(
     method: &SsoMethod,
     base_url: &str,
     name_id: &str,
     session_index: Option<&str>,
+    relay_state: Option<&str>,
 ) -> Option<String> {
     let slo = method.idp_slo_url.as_deref()?;
     let request = LogoutRequest {
@@ -57,7 +59,8 @@ pub fn logout_url(
             return None;
         }
     };
-    redirect_to(method, slo, "SAMLRequest", &xml, None)
+    let relay_state = relay_state.and_then(crate::relay::local_path);
+    redirect_to(method, slo, "SAMLRequest", &xml, relay_state)
 }
 
 /// `destination?{param}=<deflated, base64 message>[&RelayState=…]`, signed (`SigAlg`,
@@ -144,11 +147,13 @@ pub async fn endpoint(
     };
     let Some(saml_request) = params.saml_request else {
         // The answer to idgate's own LogoutRequest: the session ended before it was sent, so
-        // only what the message is, is checked.
+        // only what the message is, is checked. The RelayState idgate sent with it (a local
+        // path: an application's logout finishing) is followed.
         let answer = params.saml_response.unwrap_or_default();
+        let next = crate::relay::target(params.relay_state.as_deref());
         return match response::read_answer(post, &answer) {
             Ok(()) => HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/"))
+                .insert_header((LOCATION, next))
                 .finish(),
             Err(rejection) => refused(&store, &method, &rejection, ANSWER_REFUSED).await,
         };

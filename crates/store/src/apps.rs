@@ -38,6 +38,9 @@ pub struct App {
     pub redirect_uris: Vec<RedirectUri>,
     pub post_logout_redirect_uris: Vec<PostLogoutRedirectUri>,
     pub nodes: NodeGrant,
+    /// Where the application starts its own sign-in (OIDC Core section 4): IdP-initiated
+    /// sign-ins of a method whose default application this is are sent there.
+    pub initiate_login_uri: Option<RedirectUri>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -102,6 +105,8 @@ pub struct AppChange {
     pub redirect_uris: Option<Vec<RedirectUri>>,
     pub post_logout_redirect_uris: Option<Vec<PostLogoutRedirectUri>>,
     pub nodes: Option<NodeGrant>,
+    /// `Some(None)` removes the initiate-login URI.
+    pub initiate_login_uri: Option<Option<RedirectUri>>,
 }
 
 /// Why an application could not be created or changed.
@@ -136,6 +141,7 @@ struct Row {
     all_nodes: bool,
     created_at: i64,
     updated_at: i64,
+    initiate_login_uri: Option<String>,
 }
 
 impl Row {
@@ -171,6 +177,7 @@ impl Row {
             } else {
                 NodeGrant::nodes(granted)
             },
+            initiate_login_uri: self.initiate_login_uri.map(RedirectUri::from_db),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -357,6 +364,11 @@ pub fn update(
         if let Some(grant) = &change.nodes {
             write_grant(conn, client_id, grant)?;
         }
+        if let Some(uri) = &change.initiate_login_uri {
+            diesel::update(target)
+                .set(oidc_apps::initiate_login_uri.eq(uri.as_ref().map(RedirectUri::as_str)))
+                .execute(conn)?;
+        }
         Ok(())
     })
 }
@@ -388,8 +400,15 @@ pub fn set_secret_hash(
     Ok(())
 }
 
-/// Deletes an application with its node grants.
+/// Deletes an application with its node grants, codes and tokens; SSO methods that sent
+/// IdP-initiated sign-ins to it no longer do.
 pub fn delete(conn: &mut DbConnection, client_id: &ClientId) -> Result<(), StorageError> {
+    diesel::update(
+        crate::schema::sso_methods::table
+            .filter(crate::schema::sso_methods::default_app_id.eq(client_id.as_str())),
+    )
+    .set(crate::schema::sso_methods::default_app_id.eq(None::<String>))
+    .execute(conn)?;
     let removed = diesel::delete(oidc_apps::table.find(client_id.as_str())).execute(conn)?;
     if removed == 0 {
         return Err(StorageError::NotFound {

@@ -6,7 +6,7 @@
 //!
 //! Callers use [`Store`]: [`Store::run`] is the one place where blocking diesel work leaves the
 //! async executor, and the repository modules ([`nodes`], [`admins`], [`events`], [`sso`],
-//! [`scim`], [`users`], [`teams`], [`links`])
+//! [`scim`], [`users`], [`teams`], [`links`], [`apps`], [`oidc`])
 //! hold the queries.
 
 mod conn;
@@ -21,6 +21,7 @@ pub mod apps;
 pub mod events;
 pub mod links;
 pub mod nodes;
+pub mod oidc;
 pub mod predicate;
 pub mod saml_state;
 pub mod scim;

@@ -68,6 +68,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         require_encryption -> Bool,
+        default_app_id -> Nullable<Text>,
     }
 }
 
@@ -208,6 +209,82 @@ diesel::table! {
         all_nodes -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        initiate_login_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oidc_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        private_key_pem -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oidc_authorizations (id_hash) {
+        id_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        node_id -> BigInt,
+        sso_id -> BigInt,
+        force_login -> Bool,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oidc_codes (code_hash) {
+        code_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        user_id -> Text,
+        node_id -> BigInt,
+        sso_id -> Nullable<BigInt>,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oidc_tokens (token_hash) {
+        token_hash -> Text,
+        kind -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        node_id -> BigInt,
+        sso_id -> Nullable<BigInt>,
+        scope -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oidc_logouts (id_hash) {
+        id_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        state -> Nullable<Text>,
+        expires_at -> BigInt,
     }
 }
 
@@ -233,6 +310,8 @@ diesel::joinable!(identity_links -> sso_methods (sso_id));
 diesel::joinable!(identity_links -> users (user_id));
 diesel::joinable!(oidc_app_nodes -> oidc_apps (client_id));
 diesel::joinable!(oidc_app_nodes -> nodes (node_id));
+diesel::joinable!(oidc_tokens -> users (user_id));
+diesel::joinable!(oidc_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
@@ -252,4 +331,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     identity_links,
     oidc_apps,
     oidc_app_nodes,
+    oidc_keys,
+    oidc_authorizations,
+    oidc_codes,
+    oidc_tokens,
+    oidc_logouts,
 );

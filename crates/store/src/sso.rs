@@ -161,6 +161,9 @@ pub struct SsoMethod {
     pub require_signed: RequireSigned,
     /// Only encrypted assertions are accepted (a plaintext one is refused).
     pub require_encryption: bool,
+    /// The application IdP-initiated sign-ins of this method go to (OIDC third-party
+    /// initiated login), if any.
+    pub default_app_id: Option<crate::apps::ClientId>,
     pub attr_email: Option<String>,
     pub attr_first_name: Option<String>,
     pub attr_last_name: Option<String>,
@@ -209,6 +212,7 @@ struct FullRow {
     allow_sha1: bool,
     require_signed: String,
     require_encryption: bool,
+    default_app_id: Option<String>,
     attr_email: Option<String>,
     attr_first_name: Option<String>,
     attr_last_name: Option<String>,
@@ -259,6 +263,7 @@ pub fn get(conn: &mut DbConnection, sso_id: SsoId) -> Result<Option<SsoMethod>, 
         allow_sha1: row.allow_sha1,
         require_signed,
         require_encryption: row.require_encryption,
+        default_app_id: row.default_app_id.map(crate::apps::ClientId::from_db),
         attr_email: row.attr_email,
         attr_first_name: row.attr_first_name,
         attr_last_name: row.attr_last_name,
@@ -515,6 +520,24 @@ pub fn set_domains(
         Some(d) => DomainError::Taken(d),
         None => DomainError::Storage(e),
     })
+}
+
+/// Names the application IdP-initiated sign-ins of the method go to (`None`: none).
+pub fn set_default_app(
+    conn: &mut DbConnection,
+    sso_id: SsoId,
+    client_id: Option<&crate::apps::ClientId>,
+) -> Result<(), StorageError> {
+    let changed = diesel::update(sso_methods::table.find(sso_id.get()))
+        .set((
+            sso_methods::default_app_id.eq(client_id.map(crate::apps::ClientId::as_str)),
+            sso_methods::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StorageError::NotFound { what: "SSO method" });
+    }
+    Ok(())
 }
 
 /// Deletes an SSO method with its domains, pending requests and seen assertion ids. Sessions

@@ -273,6 +273,9 @@ pub fn update(
             users::updated_at.eq(now_millis()),
         ))
         .execute(conn)?;
+    if changed == 1 && !fields.active {
+        crate::oidc::revoke_user_tokens(conn, id)?;
+    }
     match (changed, get(conn, node_id, id)?) {
         (1, Some(user)) => Ok(user),
         (_, Some(_)) => Err(StorageError::VersionMismatch),
@@ -301,6 +304,9 @@ pub fn set_status(
     if changed == 0 {
         return Err(StorageError::NotFound { what: "user" });
     }
+    if status == UserStatus::Locked || !scim_visible {
+        crate::oidc::revoke_user_tokens(conn, id)?;
+    }
     Ok(())
 }
 
@@ -327,6 +333,9 @@ pub fn set_admin_status(
             .set(values)
             .execute(conn)?,
     };
+    if rows == 1 && status == UserStatus::Locked {
+        crate::oidc::revoke_user_tokens(conn, id)?;
+    }
     Ok(rows == 1)
 }
 

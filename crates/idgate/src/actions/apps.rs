@@ -28,6 +28,8 @@ pub struct AppEdit {
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub nodes: Option<NodeGrant>,
+    /// Where the application starts its own sign-in; `Some(None)` removes it.
+    pub initiate_login_uri: Option<Option<String>>,
 }
 
 impl AppEdit {
@@ -36,6 +38,7 @@ impl AppEdit {
             && self.redirect_uris.is_none()
             && self.post_logout_redirect_uris.is_none()
             && self.nodes.is_none()
+            && self.initiate_login_uri.is_none()
     }
 }
 
@@ -179,6 +182,15 @@ pub async fn update_app(
             .transpose()
             .map_err(invalid)?,
         nodes: edit.nodes.map(grant_of).transpose()?,
+        initiate_login_uri: match edit.initiate_login_uri {
+            Some(Some(raw)) => {
+                Some(Some(RedirectUri::parse(&raw).map_err(|e| {
+                    ActionError::Invalid(format!("initiate-login URI: {e}"))
+                })?))
+            }
+            Some(None) => Some(None),
+            None => None,
+        },
     };
     let (actor, client_id) = (actor.clone(), client_id.clone());
     store
@@ -207,6 +219,13 @@ pub async fn update_app(
         .await?
 }
 
+/// The initiate-login URI, or `none`.
+pub fn initiate_text(app: &App) -> String {
+    app.initiate_login_uri
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |u| u.as_str().to_owned())
+}
+
 /// What an update changed, for its audit event.
 fn changes(before: &App, after: &App) -> String {
     let pairs = [
@@ -222,6 +241,11 @@ fn changes(before: &App, after: &App) -> String {
             uris_text(&after.post_logout_redirect_uris),
         ),
         ("nodes", nodes_text(&before.nodes), nodes_text(&after.nodes)),
+        (
+            "initiate-login URI",
+            initiate_text(before),
+            initiate_text(after),
+        ),
     ];
     let changed: Vec<String> = pairs
         .into_iter()

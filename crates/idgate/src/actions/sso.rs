@@ -438,3 +438,54 @@ pub async fn delete_sso(
         })
         .await?
 }
+
+/// Names the application the method's IdP-initiated sign-ins go to (`None`: none). The
+/// application must be granted the method's node and have an initiate-login URI.
+pub async fn set_default_app(
+    store: &Store,
+    actor: &Actor,
+    sso_id: SsoId,
+    client_id: Option<idgate_store::apps::ClientId>,
+) -> Result<(), ActionError> {
+    let actor = actor.clone();
+    store
+        .run(move |c| {
+            transaction(c, |c| {
+                let Some(method) = sso::get(c, sso_id)? else {
+                    return Ok(Err(no_sso(sso_id)));
+                };
+                let detail = match &client_id {
+                    Some(client_id) => {
+                        let Some(app) = idgate_store::apps::get(c, client_id)? else {
+                            return Ok(Err(super::no_app(client_id)));
+                        };
+                        if !app.grants(method.node_id) {
+                            return Ok(Err(ActionError::Invalid(format!(
+                                "application '{}' may not sign in people of node {}: grant it the node first",
+                                app.name, method.node_id
+                            ))));
+                        }
+                        if app.initiate_login_uri.is_none() {
+                            return Ok(Err(ActionError::Invalid(format!(
+                                "application '{}' has no initiate-login URI: set one first (idgate app set {} --initiate-login-uri URI)",
+                                app.name, app.client_id
+                            ))));
+                        }
+                        format!("default application: '{}' ({})", app.name, app.client_id)
+                    }
+                    None => "default application: none".to_owned(),
+                };
+                sso::set_default_app(c, sso_id, client_id.as_ref())?;
+                record(
+                    c,
+                    &actor,
+                    Some(method.node_id),
+                    "sso_method_updated",
+                    &sso_id.to_string(),
+                    &detail,
+                )
+                .map(Ok)
+            })
+        })
+        .await?
+}

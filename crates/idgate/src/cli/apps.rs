@@ -58,6 +58,13 @@ pub enum AppCommand {
         post_logout_redirect_uris: Option<Vec<String>>,
         #[command(flatten)]
         nodes: NodeArgs,
+        /// Where the application starts its own sign-in (OIDC third-party initiated login):
+        /// an SSO method whose default application this is sends IdP-initiated sign-ins there.
+        #[arg(long, value_name = "URI", conflicts_with = "no_initiate_login_uri")]
+        initiate_login_uri: Option<String>,
+        /// Remove the initiate-login URI.
+        #[arg(long)]
+        no_initiate_login_uri: bool,
     },
     /// Give a confidential client a new secret (shown only now); the old one stops working.
     RotateSecret {
@@ -157,6 +164,8 @@ pub async fn run(store: &Store, cmd: AppCommand) -> anyhow::Result<()> {
             redirect_uris,
             post_logout_redirect_uris,
             nodes,
+            initiate_login_uri,
+            no_initiate_login_uri,
         } => {
             let id = client_id(&raw)?;
             let edit = AppEdit {
@@ -164,14 +173,13 @@ pub async fn run(store: &Store, cmd: AppCommand) -> anyhow::Result<()> {
                 redirect_uris,
                 post_logout_redirect_uris,
                 nodes: nodes.grant()?,
+                initiate_login_uri: if no_initiate_login_uri {
+                    Some(None)
+                } else {
+                    initiate_login_uri.map(Some)
+                },
             };
-            if edit.is_empty() {
-                bail!(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --node or --all-nodes"
-                );
-            }
-            let app = actions::update_app(store, &Actor::cli(), &id, edit).await?;
-            println!("updated application '{}' ({})", app.name, app.client_id);
+            set(store, &id, edit).await?;
         }
         AppCommand::RotateSecret {
             client_id: raw,
@@ -210,6 +218,17 @@ pub async fn run(store: &Store, cmd: AppCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn set(store: &Store, id: &ClientId, edit: AppEdit) -> anyhow::Result<()> {
+    if edit.is_empty() {
+        bail!(
+            "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --node, --all-nodes or --initiate-login-uri"
+        );
+    }
+    let app = actions::update_app(store, &Actor::cli(), id, edit).await?;
+    println!("updated application '{}' ({})", app.name, app.client_id);
+    Ok(())
+}
+
 async fn load(store: &Store, id: &ClientId) -> anyhow::Result<App> {
     let lookup = id.clone();
     store
@@ -229,6 +248,7 @@ fn app_json(app: &App) -> Value {
         "public": app.is_public(), "redirect_uris": app.redirect_uris,
         "post_logout_redirect_uris": app.post_logout_redirect_uris,
         "all_nodes": all_nodes, "nodes": nodes,
+        "initiate_login_uri": app.initiate_login_uri,
         "created": rfc3339(app.created_at), "updated": rfc3339(app.updated_at),
         "secret_created": app.secret_created_at.map(rfc3339),
     })
@@ -321,6 +341,10 @@ async fn show(store: &Store, app: &App) -> anyhow::Result<()> {
         )
     );
     println!("nodes:                     {nodes}");
+    println!(
+        "initiate-login URI:        {}",
+        actions::apps::initiate_text(app)
+    );
     println!("created:                   {}", rfc3339(app.created_at));
     if let Some(at) = app.secret_created_at {
         println!("secret created:            {}", rfc3339(at));

@@ -41,38 +41,7 @@ pub enum SsoCommand {
         entity_id: Option<String>,
     },
     /// Change settings.
-    Set {
-        sso_id: SsoId,
-        #[arg(long, value_enum)]
-        jit: Option<Switch>,
-        #[arg(long, value_enum)]
-        idp_initiated: Option<Switch>,
-        /// Allowed clock difference with the IdP, in seconds.
-        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3600))]
-        clock_skew: Option<i32>,
-        /// Reserve an email domain for routing (repeatable).
-        #[arg(long = "domain")]
-        domains: Vec<String>,
-        #[arg(long, value_enum)]
-        sign_requests: Option<Switch>,
-        #[arg(long, value_enum)]
-        allow_sha1: Option<Switch>,
-        #[arg(long, value_enum)]
-        require_signed: Option<Signed>,
-        /// Accept only encrypted assertions (the IdP encrypts for the SP certificate).
-        #[arg(long, value_enum)]
-        require_encryption: Option<Switch>,
-        /// The assertion attribute holding the email (default: email, Email, the common URIs;
-        /// an empty value returns to the defaults).
-        #[arg(long)]
-        email_attribute: Option<String>,
-        /// The attribute holding the first name (default: firstname, First, givenName, …).
-        #[arg(long)]
-        first_name_attribute: Option<String>,
-        /// The attribute holding the last name (default: lastname, Last, sn, …).
-        #[arg(long)]
-        last_name_attribute: Option<String>,
-    },
+    Set(SetArgs),
     /// Print the SP metadata XML.
     ExportMetadata { sso_id: SsoId },
     /// Print the SP certificate (PEM).
@@ -92,6 +61,47 @@ pub enum SsoCommand {
         #[command(flatten)]
         output: Output,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    pub sso_id: SsoId,
+    #[arg(long, value_enum)]
+    pub jit: Option<Switch>,
+    #[arg(long, value_enum)]
+    pub idp_initiated: Option<Switch>,
+    /// Allowed clock difference with the IdP, in seconds.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3600))]
+    pub clock_skew: Option<i32>,
+    /// Reserve an email domain for routing (repeatable).
+    #[arg(long = "domain")]
+    pub domains: Vec<String>,
+    #[arg(long, value_enum)]
+    pub sign_requests: Option<Switch>,
+    #[arg(long, value_enum)]
+    pub allow_sha1: Option<Switch>,
+    #[arg(long, value_enum)]
+    pub require_signed: Option<Signed>,
+    /// Accept only encrypted assertions (the IdP encrypts for the SP certificate).
+    #[arg(long, value_enum)]
+    pub require_encryption: Option<Switch>,
+    /// The assertion attribute holding the email (default: email, Email, the common URIs;
+    /// an empty value returns to the defaults).
+    #[arg(long)]
+    pub email_attribute: Option<String>,
+    /// The attribute holding the first name (default: firstname, First, givenName, …).
+    #[arg(long)]
+    pub first_name_attribute: Option<String>,
+    /// The attribute holding the last name (default: lastname, Last, sn, …).
+    #[arg(long)]
+    pub last_name_attribute: Option<String>,
+    /// The application (client id) IdP-initiated sign-ins go to: after the sign-in the
+    /// browser goes to its initiate-login URI, and it starts its own OIDC sign-in.
+    #[arg(long, value_name = "CLIENT_ID", conflicts_with = "no_default_app")]
+    pub default_app: Option<String>,
+    /// IdP-initiated sign-ins go to idgate's start page again.
+    #[arg(long)]
+    pub no_default_app: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,46 +239,7 @@ pub async fn run(store: &Store, config: &Config, cmd: SsoCommand) -> anyhow::Res
             file,
             entity_id,
         } => import_idp(store, sso_id, &file, entity_id.as_deref()).await,
-        SsoCommand::Set {
-            sso_id,
-            jit,
-            idp_initiated,
-            clock_skew,
-            domains,
-            sign_requests,
-            allow_sha1,
-            require_signed,
-            require_encryption,
-            email_attribute,
-            first_name_attribute,
-            last_name_attribute,
-        } => {
-            let attr = |v: Option<String>| {
-                v.map(|name| Some(name.trim().to_owned()).filter(|n| !n.is_empty()))
-            };
-            let change = SettingsChange {
-                jit: jit.map(Switch::is_on),
-                idp_initiated: idp_initiated.map(Switch::is_on),
-                clock_skew_secs: clock_skew,
-                sign_requests: sign_requests.map(Switch::is_on),
-                allow_sha1: allow_sha1.map(Switch::is_on),
-                require_signed: require_signed.map(|s| match s {
-                    Signed::Response => RequireSigned::Response,
-                    Signed::Assertion => RequireSigned::Assertion,
-                    Signed::Either => RequireSigned::Either,
-                }),
-                require_encryption: require_encryption.map(Switch::is_on),
-                attr_email: attr(email_attribute),
-                attr_first_name: attr(first_name_attribute),
-                attr_last_name: attr(last_name_attribute),
-            };
-            if change == SettingsChange::default() && domains.is_empty() {
-                bail!("nothing to change: give at least one setting");
-            }
-            actions::add_domains(store, &Actor::cli(), sso_id, change, domains).await?;
-            println!("updated SSO method {sso_id}");
-            Ok(())
-        }
+        SsoCommand::Set(args) => set(store, args).await,
         SsoCommand::ExportMetadata { sso_id } => {
             let method = load(store, sso_id).await?;
             println!(
@@ -433,4 +404,58 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
             method.domains_joined(", ")
         }
     );
+}
+
+async fn set(store: &Store, args: SetArgs) -> anyhow::Result<()> {
+    let SetArgs {
+        sso_id,
+        jit,
+        idp_initiated,
+        clock_skew,
+        domains,
+        sign_requests,
+        allow_sha1,
+        require_signed,
+        require_encryption,
+        email_attribute,
+        first_name_attribute,
+        last_name_attribute,
+        default_app,
+        no_default_app,
+    } = args;
+    let attr =
+        |v: Option<String>| v.map(|name| Some(name.trim().to_owned()).filter(|n| !n.is_empty()));
+    let change = SettingsChange {
+        jit: jit.map(Switch::is_on),
+        idp_initiated: idp_initiated.map(Switch::is_on),
+        clock_skew_secs: clock_skew,
+        sign_requests: sign_requests.map(Switch::is_on),
+        allow_sha1: allow_sha1.map(Switch::is_on),
+        require_signed: require_signed.map(|s| match s {
+            Signed::Response => RequireSigned::Response,
+            Signed::Assertion => RequireSigned::Assertion,
+            Signed::Either => RequireSigned::Either,
+        }),
+        require_encryption: require_encryption.map(Switch::is_on),
+        attr_email: attr(email_attribute),
+        attr_first_name: attr(first_name_attribute),
+        attr_last_name: attr(last_name_attribute),
+    };
+    let app_change: Option<Option<idgate_store::apps::ClientId>> =
+        match (default_app, no_default_app) {
+            (Some(raw), _) => Some(Some(raw.parse().map_err(anyhow::Error::msg)?)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        };
+    if change == SettingsChange::default() && domains.is_empty() && app_change.is_none() {
+        bail!("nothing to change: give at least one setting");
+    }
+    if change != SettingsChange::default() || !domains.is_empty() {
+        actions::add_domains(store, &Actor::cli(), sso_id, change, domains).await?;
+    }
+    if let Some(app) = app_change {
+        actions::set_default_app(store, &Actor::cli(), sso_id, app).await?;
+    }
+    println!("updated SSO method {sso_id}");
+    Ok(())
 }

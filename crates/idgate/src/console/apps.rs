@@ -21,6 +21,8 @@ struct AppForm {
     /// One URI a line.
     redirect_uris: String,
     post_logout_redirect_uris: String,
+    /// Empty for none.
+    initiate_login_uri: String,
     all_nodes: bool,
     /// The ticked node ids, as submitted.
     nodes: Vec<String>,
@@ -37,6 +39,7 @@ impl AppForm {
                 "client_type" => form.public = value == "public",
                 "redirect_uris" => form.redirect_uris = value.into_owned(),
                 "post_logout_redirect_uris" => form.post_logout_redirect_uris = value.into_owned(),
+                "initiate_login_uri" => value.trim().clone_into(&mut form.initiate_login_uri),
                 "all_nodes" => form.all_nodes = true,
                 "node" => form.nodes.push(value.into_owned()),
                 _ => {}
@@ -62,6 +65,11 @@ impl AppForm {
                     .map(PostLogoutRedirectUri::as_str)
                     .collect(),
             ),
+            initiate_login_uri: app
+                .initiate_login_uri
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
             all_nodes,
             nodes,
         }
@@ -330,6 +338,9 @@ pub async fn update(
                 redirect_uris: Some(AppForm::lines(&form.redirect_uris)),
                 post_logout_redirect_uris: Some(AppForm::lines(&form.post_logout_redirect_uris)),
                 nodes: Some(nodes),
+                initiate_login_uri: Some(
+                    Some(form.initiate_login_uri.clone()).filter(|u| !u.is_empty()),
+                ),
             };
             actions::update_app(&store, &admin.actor, &client_id, edit).await
         }

@@ -523,7 +523,7 @@ fn every_mistaken_change_is_refused_with_one_line_that_says_why() {
         );
         cli.refused(
             &["app", "set", &id],
-            "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --node or --all-nodes",
+            "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --node, --all-nodes or --initiate-login-uri",
         );
         cli.refused(
             &["app", "set", &id, "--redirect-uri", "https://wiki.acme.test/#"],

@@ -11,6 +11,7 @@ mod console_apps;
 mod console_pages;
 mod forward_auth;
 mod helpers;
+mod oidc_flow;
 mod ops;
 mod routes;
 mod saml_acs;

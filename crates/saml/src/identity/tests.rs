@@ -42,6 +42,7 @@ fn method(domains: &[&str]) -> SsoMethod {
         allow_sha1: false,
         require_signed: idgate_store::sso::RequireSigned::Either,
         require_encryption: false,
+        default_app_id: None,
         attr_email: None,
         attr_first_name: None,
         attr_last_name: None,

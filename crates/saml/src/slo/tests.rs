@@ -32,6 +32,7 @@ fn method(idp: &TestIdp) -> SsoMethod {
         allow_sha1: false,
         require_signed: RequireSigned::Either,
         require_encryption: false,
+        default_app_id: None,
         attr_email: None,
         attr_first_name: None,
         attr_last_name: None,
