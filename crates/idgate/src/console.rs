@@ -113,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sso/{sso}/idp", web::post().to(sso::import_idp))
             .route("/sso/{sso}/settings", web::post().to(sso::settings))
             .route("/sso/{sso}/rotate", web::post().to(sso::rotate))
+            .route("/sso/{sso}/default-app", web::post().to(sso::default_app))
             .route("/sso/{sso}/delete", web::post().to(sso::delete))
             .route("/apps", web::get().to(apps::list))
             .route("/apps", web::post().to(apps::create))

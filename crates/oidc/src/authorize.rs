@@ -386,7 +386,12 @@ async fn authorize(
     let method = match pick(&request, store).await {
         Ok(Picked::Method(method)) => *method,
         Ok(Picked::Ask(message)) => {
-            return ask_email(&params, request.login_hint.as_deref(), message.as_deref());
+            return ask_email(
+                &request.app,
+                &params,
+                request.login_hint.as_deref(),
+                message.as_deref(),
+            );
         }
         Ok(Picked::Refused(text)) => return request.back.error("invalid_request", &text),
         Err(err) => return page::unavailable(&err),
@@ -550,14 +555,21 @@ fn pick_in(
 #[derive(Template)]
 #[template(path = "oidc/email.html")]
 struct EmailPage<'a> {
+    app: &'a str,
     email: &'a str,
     message: Option<&'a str>,
     hidden: Vec<(&'a str, &'a str)>,
 }
 
 /// The email page: the request again, with the email typed as `login_hint`.
-fn ask_email(params: &Params, typed: Option<&str>, message: Option<&str>) -> HttpResponse {
+fn ask_email(
+    app: &App,
+    params: &Params,
+    typed: Option<&str>,
+    message: Option<&str>,
+) -> HttpResponse {
     let page = EmailPage {
+        app: &app.name,
         email: typed.unwrap_or_default(),
         message,
         hidden: params.except(&["login_hint"]).collect(),

@@ -194,6 +194,27 @@ fn audit(
     )
 }
 
+/// Records that a grant was revoked because a code or refresh token was used twice
+/// (`oidc_grant_revoked`, the client as target).
+fn revoked(
+    c: &mut DbConnection,
+    node_id: idgate_store::NodeId,
+    client_id: &ClientId,
+    why: &str,
+) -> Result<(), StorageError> {
+    events::record(
+        c,
+        &NewEvent {
+            node_id: Some(node_id),
+            kind: "oidc_grant_revoked",
+            actor: "oidc",
+            target: Some(client_id.as_str()),
+            outcome: Outcome::Failure,
+            detail: &format!("{why}: every token of its grant is revoked"),
+        },
+    )
+}
+
 pub async fn endpoint(
     req: HttpRequest,
     body: web::Bytes,
@@ -255,8 +276,18 @@ fn exchange_code(
     idgate_store::transaction(c, |c| {
         let grant = match oidc::redeem_code(c, &token::hash(code))? {
             Redemption::Fresh(grant) => grant,
-            Redemption::Reused { grant_id } => {
+            Redemption::Reused {
+                grant_id,
+                client_id,
+                node_id,
+            } => {
                 tracing::warn!(client_id = %app.client_id, grant_id, "an authorization code was used twice: its tokens are revoked");
+                revoked(
+                    c,
+                    node_id,
+                    &client_id,
+                    "an authorization code was used twice",
+                )?;
                 return Ok(Err(TokenError::new(
                     "invalid_grant",
                     "the code was already used; the tokens issued with it are revoked",
@@ -350,8 +381,18 @@ fn refresh(
     idgate_store::transaction(c, |c| {
         let mut info = match oidc::use_refresh_token(c, &token::hash(presented))? {
             Redemption::Fresh(info) => info,
-            Redemption::Reused { grant_id } => {
+            Redemption::Reused {
+                grant_id,
+                client_id,
+                node_id,
+            } => {
                 tracing::warn!(client_id = %app.client_id, grant_id, "a replaced refresh token was presented again: its grant is revoked");
+                revoked(
+                    c,
+                    node_id,
+                    &client_id,
+                    "a replaced refresh token was presented again",
+                )?;
                 return Ok(Err(TokenError::new(
                     "invalid_grant",
                     "the refresh token was already used; its grant is revoked",

@@ -358,6 +358,7 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
                 "jit": method.jit, "idp_initiated": method.idp_initiated, "clock_skew_secs": method.clock_skew_secs,
                 "sign_requests": method.sign_requests, "allow_sha1": method.allow_sha1,
                 "require_signed": method.require_signed, "require_encryption": method.require_encryption,
+                "default_app": method.default_app_id,
                 "domains": method.domains,
                 "attributes": {"email": method.attr_email, "first_name": method.attr_first_name, "last_name": method.attr_last_name},
             })
@@ -396,6 +397,9 @@ fn show(method: &SsoMethod, config: &Config, output: &super::Output) {
         method.require_signed.as_str(),
         on(method.require_encryption)
     );
+    if let Some(app) = &method.default_app_id {
+        println!("Default application (IdP-initiated sign-ins): {app}");
+    }
     println!(
         "Reserved domains: {}",
         if method.domains.is_empty() {

@@ -103,13 +103,40 @@ struct SsoPage<'a> {
     warnings: Vec<String>,
     /// The identity providers of the metadata just uploaded, when it describes several.
     entities: &'a [String],
+    /// The applications IdP-initiated sign-ins can go to: granted the method's node, with an
+    /// initiate-login URI (client id, name, whether it is the method's default).
+    apps: Vec<(String, String, bool)>,
 }
 
-async fn load(
+/// The applications that can be the method's default one.
+fn default_app_choices(
+    method: &SsoMethod,
+    all: &[idgate_store::apps::App],
+) -> Vec<(String, String, bool)> {
+    all.iter()
+        .filter(|a| a.grants(method.node_id) && a.initiate_login_uri.is_some())
+        .map(|a| {
+            (
+                a.client_id.to_string(),
+                a.name.clone(),
+                method.default_app_id.as_ref() == Some(&a.client_id),
+            )
+        })
+        .collect()
+}
+
+async fn load_with_apps(
     store: &Store,
     sso_id: SsoId,
-) -> Result<Option<SsoMethod>, idgate_store::StorageError> {
-    store.run(move |c| sso::get(c, sso_id)).await
+) -> Result<Option<(SsoMethod, Vec<idgate_store::apps::App>)>, idgate_store::StorageError> {
+    store
+        .run(move |c| {
+            let Some(method) = sso::get(c, sso_id)? else {
+                return Ok(None);
+            };
+            Ok(Some((method, idgate_store::apps::list(c)?)))
+        })
+        .await
 }
 
 /// What the method's page shows besides the method: messages, the forms' values, the status.
@@ -129,9 +156,10 @@ async fn page(
     sso_id: SsoId,
     shown: Shown<'_>,
 ) -> HttpResponse {
-    match load(store, sso_id).await {
-        Ok(Some(method)) => with_status(
+    match load_with_apps(store, sso_id).await {
+        Ok(Some((method, apps))) => with_status(
             render(&SsoPage {
+                apps: default_app_choices(&method, &apps),
                 chrome: shown.chrome,
                 urls: SpUrls::of(&config.base_url, &method),
                 settings: shown.settings.unwrap_or_else(|| SettingsForm::of(&method)),
@@ -331,6 +359,59 @@ pub async fn settings(
                 Shown {
                     chrome,
                     settings: Some(form),
+                    pasted: "",
+                    entities: &[],
+                    status: StatusCode::BAD_REQUEST,
+                },
+            )
+            .await
+        }
+        Err(err) => admin.failed(&err),
+    }
+}
+
+/// The default application form: a client id, or empty for none.
+#[derive(Debug, Deserialize)]
+pub struct DefaultAppForm {
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+pub async fn default_app(
+    admin: Admin,
+    store: web::Data<Store>,
+    config: web::Data<Config>,
+    path: web::Path<SsoId>,
+    form: web::Form<DefaultAppForm>,
+) -> HttpResponse {
+    let sso_id = *path;
+    if let Some(response) = admin.csrf_refusal(&form.csrf) {
+        return response;
+    }
+    let choice = form.client_id.trim();
+    let result = if choice.is_empty() {
+        actions::set_default_app(&store, &admin.actor, sso_id, None).await
+    } else {
+        match choice.parse() {
+            Ok(client_id) => {
+                actions::set_default_app(&store, &admin.actor, sso_id, Some(client_id)).await
+            }
+            Err(why) => Err(ActionError::Invalid(why)),
+        }
+    };
+    match result {
+        Ok(()) => see_other(&format!("/console/sso/{sso_id}?done=saved#default-app")),
+        Err(ActionError::Invalid(why) | ActionError::NotFound(why)) => {
+            let chrome = admin.chrome(None, Some(&format!("Not saved: {why}.")));
+            page(
+                &admin,
+                &store,
+                &config,
+                sso_id,
+                Shown {
+                    chrome,
+                    settings: None,
                     pasted: "",
                     entities: &[],
                     status: StatusCode::BAD_REQUEST,

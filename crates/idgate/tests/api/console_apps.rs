@@ -544,3 +544,87 @@ async fn forged_forms_missing_sessions_and_unknown_ids_change_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_sso_methods_default_application_is_chosen_on_its_page() {
+    for db in TestDatabase::all() {
+        let app = spawn_app(db).await;
+        let console = Console::sign_in(&app).await;
+        let acme = console.node("Acme").await;
+        let sso = console.sso(&acme, "JumpCloud", "acme.test").await;
+        let (id, _) = register(&console, "Wiki", &acme).await;
+        let path = format!("/console/sso/{sso}");
+        // Without an initiate-login URI the application is not offered, and is refused.
+        let page = console.get(&path).await;
+        assert!(
+            !page.body.contains(&format!("<option value=\"{id}\"")),
+            "{}",
+            page.body
+        );
+        console
+            .post(&format!("{path}/default-app"), &[("client_id", &id)])
+            .await
+            .assert_form_again("has no initiate-login URI");
+        let saved = console
+            .post(
+                &format!("/console/apps/{id}"),
+                &[
+                    ("name", "Wiki"),
+                    ("redirect_uris", "https://wiki.acme.test/cb"),
+                    ("initiate_login_uri", "https://wiki.acme.test/login"),
+                    ("node", &acme),
+                ],
+            )
+            .await;
+        saved.redirect();
+        assert_eq!(
+            stored(&app, &id)
+                .await
+                .unwrap()
+                .initiate_login_uri
+                .map(|u| u.as_str().to_owned()),
+            Some("https://wiki.acme.test/login".to_owned())
+        );
+        let page = console.get(&path).await;
+        assert!(
+            page.body
+                .contains(&format!("<option value=\"{id}\" >Wiki</option>")),
+            "{}",
+            page.body
+        );
+        let saved = console
+            .post(&format!("{path}/default-app"), &[("client_id", &id)])
+            .await;
+        assert_eq!(saved.redirect(), format!("{path}?done=saved#default-app"));
+        let page = console.get(&path).await;
+        assert!(
+            page.body
+                .contains(&format!("<option value=\"{id}\" selected>Wiki</option>")),
+            "{}",
+            page.body
+        );
+        let sso_id: idgate_store::SsoId = sso.parse().unwrap();
+        let method = app
+            .store
+            .run(move |c| idgate_store::sso::get(c, sso_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            method.default_app_id.map(|c| c.to_string()),
+            Some(id.clone())
+        );
+        // None again.
+        console
+            .post(&format!("{path}/default-app"), &[("client_id", "")])
+            .await
+            .redirect();
+        let method = app
+            .store
+            .run(move |c| idgate_store::sso::get(c, sso_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(method.default_app_id, None);
+    }
+}

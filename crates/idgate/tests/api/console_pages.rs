@@ -103,7 +103,7 @@ impl<'a> Console<'a> {
     }
 
     /// Creates an SSO method on a node and returns its id.
-    async fn sso(&self, node: &str, name: &str, domain: &str) -> String {
+    pub(crate) async fn sso(&self, node: &str, name: &str, domain: &str) -> String {
         let created = self
             .post(
                 &format!("/console/nodes/{node}/sso"),

@@ -464,6 +464,18 @@ async fn a_code_is_used_once_and_its_second_use_revokes_what_it_issued() {
             (status, err["error"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("invalid_token"))
         );
+        let events = s
+            .app
+            .store
+            .run(|c| idgate_store::events::latest(c, None, 20))
+            .await
+            .unwrap();
+        let revoked = events
+            .iter()
+            .find(|e| e.kind == "oidc_grant_revoked")
+            .expect("the revocation is audited");
+        assert_eq!(revoked.target.as_deref(), Some(s.rp.client_id.as_str()));
+        assert_eq!(revoked.node_id, Some(s.node));
         let (status, err) = token_request(
             &s,
             Some((&s.rp.client_id, s.rp.secret.as_deref().unwrap())),
@@ -1138,5 +1150,70 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_the_application() {
         let (status, _) =
             crate::saml_sessions::with_cookies(&s.app, "/auth/session", &[&cookie]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "the session has ended");
+    }
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_goes_through_the_idps_single_logout_and_back() {
+    for db in TestDatabase::all() {
+        let s = setup(db).await;
+        crate::saml_acs::set_idp_endpoints(&s.app, &s.idp, s.sso_id, false, true, false).await;
+        let node = s.node.to_string();
+        let path = authorize_path(&s.rp, &[("organization", &node)]);
+        let (cookie, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
+        let code = code_of(&s, &res);
+        let (_, tokens) = exchange(&s, &code).await;
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let res = s
+            .app
+            .client
+            .get(s.app.url(&format!(
+                "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fapp.example.test%2Fbye&state=bye-2"
+            )))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let location = res.headers()["location"].to_str().unwrap();
+        assert!(
+            location.starts_with("https://idp.example.test/slo?SAMLRequest="),
+            "{location}"
+        );
+        let relay = param(&location_query(&res), "RelayState").expect("a RelayState");
+        assert!(relay.starts_with("/oauth2/logged-out/"), "{relay}");
+        assert!(relay.len() <= 80, "SAML bindings 3.4.3: at most 80 bytes");
+        // The IdP answers; the browser comes back to the application.
+        let answer = format!(
+            r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_answer" Version="2.0" IssueInstant="{}" InResponseTo="_asked"><saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            idgate_saml::testing::IDP_ENTITY,
+        );
+        let mut deflated = Vec::new();
+        std::io::Write::write_all(
+            &mut flate2::write::DeflateEncoder::new(&mut deflated, flate2::Compression::default()),
+            answer.as_bytes(),
+        )
+        .unwrap();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("SAMLResponse", &openssl::base64::encode_block(&deflated))
+            .append_pair("RelayState", &relay)
+            .finish();
+        let back = s
+            .app
+            .get(&format!("/api/rest/sso/saml/slo/{}?{query}", s.sso_id))
+            .await;
+        assert_eq!(back.status(), StatusCode::SEE_OTHER);
+        assert_eq!(back.headers()["location"].to_str().unwrap(), relay);
+        let done = s.app.get(&relay).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            done.headers()["location"],
+            "https://app.example.test/bye?state=bye-2"
+        );
+        // Used once.
+        let again = s.app.get(&relay).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        assert!(again.text().await.unwrap().contains("You are signed out"));
     }
 }

@@ -9,4 +9,5 @@
 mod console_auth;
 mod harness;
 mod jumpcloud_setup;
+mod oidc_demo;
 mod user_sign_in;

@@ -154,7 +154,11 @@ pub enum Redemption<T> {
     /// First use: what it stands for (now used).
     Fresh(T),
     /// Used before: its grant has just been revoked.
-    Reused { grant_id: String },
+    Reused {
+        grant_id: String,
+        client_id: ClientId,
+        node_id: NodeId,
+    },
     /// Known but past its end.
     Expired,
     /// Not a code or token of this kind (or revoked).
@@ -204,9 +208,14 @@ pub fn redeem_code(
         let Some(r) = row else {
             return Ok(Redemption::Unknown);
         };
+        let reused = |r: CodeRow| Redemption::Reused {
+            grant_id: r.0,
+            client_id: ClientId::from_db(r.1),
+            node_id: NodeId::from_db(r.7),
+        };
         if r.11.is_some() {
             revoke_grant(conn, &r.0)?;
-            return Ok(Redemption::Reused { grant_id: r.0 });
+            return Ok(reused(r));
         }
         // The update decides who used it when two requests race.
         let claimed = diesel::update(
@@ -218,7 +227,7 @@ pub fn redeem_code(
         .execute(conn)?;
         if claimed == 0 {
             revoke_grant(conn, &r.0)?;
-            return Ok(Redemption::Reused { grant_id: r.0 });
+            return Ok(reused(r));
         }
         if r.10 <= now {
             return Ok(Redemption::Expired);
@@ -384,7 +393,11 @@ pub fn use_refresh_token(
         .execute(conn)?;
         if row.8.is_some() || claimed == 0 {
             revoke_grant(conn, &row.0)?;
-            return Ok(Redemption::Reused { grant_id: row.0 });
+            return Ok(Redemption::Reused {
+                grant_id: row.0,
+                client_id: ClientId::from_db(row.1),
+                node_id: NodeId::from_db(row.3),
+            });
         }
         if row.7 <= now {
             return Ok(Redemption::Expired);
