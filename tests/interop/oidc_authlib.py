@@ -24,14 +24,16 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 
-# authlib announces that authlib.jose moves to another package; it works as it is.
-warnings.filterwarnings("ignore", message=".*authlib.jose module is deprecated.*")
-
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+
+from authlib.deprecate import AuthlibDeprecationWarning
+
+# authlib announces that authlib.jose moves to another package; it works as it is.
+warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
+from authlib.jose import JsonWebKey, jwt  # noqa: E402
+from authlib.oidc.core import CodeIDToken  # noqa: E402
 
 BASE, BIN, IDP_DIR, NODE, SSO, OTHER_NODE = sys.argv[1:7]
 REDIRECT = "http://127.0.0.1:9/callback"

@@ -415,6 +415,7 @@ async fn authorize(
         code_challenge: request.code_challenge.clone(),
         node_id: method.node_id,
         sso_id: method.sso_id,
+        max_age: request.max_age,
         force_login: request.force_login,
         created_at: now_millis(),
     };
@@ -434,7 +435,8 @@ async fn authorize(
         &Begin {
             relay: Some(format!("/oauth2/resume/{}", id.token)),
             relay_in_database_only: true,
-            force_authn: request.force_login,
+            // With max_age too: idgate cannot tell how old the IdP's own session is.
+            force_authn: request.force_login || request.max_age.is_some(),
         },
     )
     .await
@@ -446,7 +448,7 @@ fn fits(request: &Request, session: &Session) -> bool {
         return false;
     }
     if let Some(max_age) = request.max_age
-        && now_millis() - session.created_at > max_age.saturating_mul(1000)
+        && now_millis() - session.auth_time() > max_age.saturating_mul(1000)
     {
         return false;
     }
@@ -609,7 +611,12 @@ async fn issue_code(
         user_id: session.user_id.clone(),
         node_id: session.node_id,
         sso_id: sso,
-        auth_time: session.created_at,
+        auth_time: session.auth_time(),
+        // The grant ends with the SAML session (which the IdP's SessionNotOnOrAfter may
+        // shorten), and never later than its length after the sign-in at the IdP.
+        ends_at: session
+            .expires_at
+            .min(session.auth_time() + crate::GRANT_SECONDS * 1000),
     };
     let (hash, user_name, app_name) = (
         code.hash.clone(),
@@ -683,6 +690,7 @@ pub async fn resume(
         Ok(None) => return no_app_page("The application is no longer registered."),
         Err(err) => return page::unavailable(&err),
     };
+    let authz_created = authz.created_at;
     let request = Request {
         back: Back {
             redirect_uri: authz.redirect_uri,
@@ -694,12 +702,22 @@ pub async fn resume(
         code_challenge: authz.code_challenge,
         force_login: authz.force_login,
         prompt_none: false,
-        max_age: None,
+        max_age: authz.max_age,
         organization: Some(authz.node_id),
         connection: Some(authz.sso_id),
         login_hint: None,
         app,
     };
+    // A fresh sign-in was asked for (prompt=login, max_age): the IdP must have authenticated
+    // the user after the request, not answered from an older session of its own.
+    if (request.force_login || request.max_age.is_some())
+        && session.auth_time() < authz_created - CLOCK_SLACK_MILLIS
+    {
+        return request.back.error(
+            "login_required",
+            "the identity provider did not authenticate the user again",
+        );
+    }
     // The application's redirect URI or nodes may have changed meanwhile.
     if request
         .app

@@ -3,7 +3,7 @@
 //! the SSO method (strings: 16 and 12 digits do not fit a JavaScript number exactly).
 
 use idgate_store::users::{self, User};
-use idgate_store::{DbConnection, NodeId, SsoId, StorageError, UserId, teams};
+use idgate_store::{DbConnection, EmailDomain, NodeId, SsoId, StorageError, UserId, sso, teams};
 use serde_json::{Map, Value, json};
 
 /// The scopes idgate knows; others asked for are left out of what is granted.
@@ -48,10 +48,12 @@ pub fn has_scope(scope: &str, wanted: &str) -> bool {
     scope.split(' ').any(|s| s == wanted)
 }
 
-/// A user and the names of their approved teams.
+/// A user, the names of their approved teams, and whether their address is one their node
+/// speaks for.
 pub struct Subject {
     pub user: User,
     pub teams: Vec<String>,
+    pub email_verified: bool,
 }
 
 impl Subject {
@@ -64,7 +66,20 @@ impl Subject {
             return Ok(None);
         };
         let teams = teams::approved_teams_of_user(conn, user_id)?;
-        Ok(Some(Subject { user, teams }))
+        // Verified only when the address's domain is reserved by an SSO method of the user's
+        // own node: another node's IdP or SCIM client can write any address, and an
+        // application granted several nodes must not take it for the real owner's.
+        let email_verified = match user.email.as_deref().and_then(EmailDomain::of_address) {
+            Some(domain) => {
+                sso::domain_owner(conn, &domain)?.is_some_and(|(_, owner)| owner == user.node_id)
+            }
+            None => false,
+        };
+        Ok(Some(Subject {
+            user,
+            teams,
+            email_verified,
+        }))
     }
 
     /// The claims `scope` allows, with `sub`, `org_id` and `sso_id`.
@@ -80,8 +95,7 @@ impl Subject {
             && let Some(email) = &user.email
         {
             claims.insert("email".into(), json!(email));
-            // The address the organisation's directory (its IdP or SCIM client) holds.
-            claims.insert("email_verified".into(), json!(true));
+            claims.insert("email_verified".into(), json!(self.email_verified));
         }
         if has_scope(scope, "profile") {
             claims.insert("preferred_username".into(), json!(user.user_name));

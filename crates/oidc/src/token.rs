@@ -274,7 +274,7 @@ fn exchange_code(
         return Ok(Err(TokenError::new("invalid_request", "code is missing")));
     };
     idgate_store::transaction(c, |c| {
-        let grant = match oidc::redeem_code(c, &token::hash(code))? {
+        let grant = match oidc::redeem_code(c, &token::hash(code), &app.client_id)? {
             Redemption::Fresh(grant) => grant,
             Redemption::Reused {
                 grant_id,
@@ -299,6 +299,12 @@ fn exchange_code(
                     "the code has expired",
                 )));
             }
+            Redemption::OtherClient => {
+                return Ok(Err(TokenError::new(
+                    "invalid_grant",
+                    "the code was issued to another client",
+                )));
+            }
             Redemption::Unknown => {
                 return Ok(Err(TokenError::new(
                     "invalid_grant",
@@ -307,18 +313,6 @@ fn exchange_code(
             }
         };
         let info = info_of(&grant);
-        if grant.client_id != app.client_id {
-            audit(
-                c,
-                &info,
-                "oidc_token_refused",
-                "a code issued to this client was presented by another",
-            )?;
-            return Ok(Err(TokenError::new(
-                "invalid_grant",
-                "the code was issued to another client",
-            )));
-        }
         if params.get("redirect_uri") != Some(grant.redirect_uri.as_str()) {
             return Ok(Err(TokenError::new(
                 "invalid_grant",
@@ -347,8 +341,11 @@ fn exchange_code(
             }
             (None, None) => {}
         }
-        let refresh_until = grant.auth_time + crate::GRANT_SECONDS * 1000;
-        issue(c, app, &info, grant.nonce.as_deref(), refresh_until, issuer)
+        let refresh = Refresh {
+            until: grant.ends_at,
+            scope: grant.scope.clone(),
+        };
+        issue(c, app, &info, grant.nonce.as_deref(), &refresh, issuer)
     })
 }
 
@@ -379,7 +376,7 @@ fn refresh(
         )));
     };
     idgate_store::transaction(c, |c| {
-        let mut info = match oidc::use_refresh_token(c, &token::hash(presented))? {
+        let mut info = match oidc::use_refresh_token(c, &token::hash(presented), &app.client_id)? {
             Redemption::Fresh(info) => info,
             Redemption::Reused {
                 grant_id,
@@ -404,6 +401,12 @@ fn refresh(
                     "the refresh token has expired",
                 )));
             }
+            Redemption::OtherClient => {
+                return Ok(Err(TokenError::new(
+                    "invalid_grant",
+                    "the refresh token was issued to another client",
+                )));
+            }
             Redemption::Unknown => {
                 return Ok(Err(TokenError::new(
                     "invalid_grant",
@@ -411,12 +414,12 @@ fn refresh(
                 )));
             }
         };
-        if info.client_id != app.client_id {
-            return Ok(Err(TokenError::new(
-                "invalid_grant",
-                "the refresh token was issued to another client",
-            )));
-        }
+        // A narrower scope is for the tokens issued now: the new refresh token keeps the
+        // grant's (RFC 6749 section 6).
+        let refresh = Refresh {
+            until: info.expires_at,
+            scope: info.scope.clone(),
+        };
         if let Some(asked) = params.get("scope") {
             let asked: Vec<&str> = asked.split(' ').filter(|s| !s.is_empty()).collect();
             if let Some(extra) = asked.iter().find(|s| !has_scope(&info.scope, s)) {
@@ -427,9 +430,14 @@ fn refresh(
             }
             info.scope = asked.join(" ");
         }
-        let refresh_until = info.expires_at;
-        issue(c, app, &info, None, refresh_until, issuer)
+        issue(c, app, &info, None, &refresh, issuer)
     })
+}
+
+/// The refresh token to issue: until when, with which scope.
+struct Refresh {
+    until: i64,
+    scope: String,
 }
 
 /// The access token, refresh token and ID token of a grant, when its user may still sign in.
@@ -438,7 +446,7 @@ fn issue(
     app: &App,
     grant: &TokenInfo,
     nonce: Option<&str>,
-    refresh_until: i64,
+    next: &Refresh,
     issuer: &str,
 ) -> Result<Result<Value, TokenError>, StorageError> {
     let subject = Subject::load(c, grant.node_id, &grant.user_id)?;
@@ -465,7 +473,17 @@ fn issue(
     let access_until = now + crate::ACCESS_TOKEN_SECONDS * 1000;
     oidc::issue_token(c, &access.hash, TokenKind::Access, grant, access_until)?;
     let refresh = token::generate();
-    oidc::issue_token(c, &refresh.hash, TokenKind::Refresh, grant, refresh_until)?;
+    let refresh_grant = TokenInfo {
+        scope: next.scope.clone(),
+        ..grant.clone()
+    };
+    oidc::issue_token(
+        c,
+        &refresh.hash,
+        TokenKind::Refresh,
+        &refresh_grant,
+        next.until,
+    )?;
     let mut claims = subject.claims(&grant.scope, grant.sso_id);
     let (now_s, auth_s) = (now / 1000, grant.auth_time / 1000);
     claims.insert("iss".into(), json!(issuer));

@@ -39,6 +39,13 @@ pub async fn endpoint(req: HttpRequest, store: web::Data<Store>) -> HttpResponse
             let Some(info) = oidc::token(c, &hash, TokenKind::Access)? else {
                 return Ok(Err("the access token is not valid"));
             };
+            let granted = idgate_store::apps::get(c, &info.client_id)?
+                .is_some_and(|app| app.grants(info.node_id));
+            if !granted {
+                return Ok(Err(
+                    "the application may no longer sign in people of this organisation",
+                ));
+            }
             let subject = Subject::load(c, info.node_id, &info.user_id)?;
             let Some(subject) = subject.filter(|s| info.user_active && s.active()) else {
                 return Ok(Err("the user's account is locked"));

@@ -234,6 +234,7 @@ fn accept(
             sso_id: Some(method.sso_id),
             name_id: Some(&verified.name_id),
             session_index: verified.session_index.as_deref(),
+            authn_instant: verified.authn_instant.map(|at| at.timestamp_millis()),
             expires_at: (idgate_store::now_millis() + SESSION_HOURS * 3_600_000).min(
                 verified
                     .session_not_on_or_after

@@ -150,7 +150,13 @@ pub async fn endpoint(
         // only what the message is, is checked. The RelayState idgate sent with it (a local
         // path: an application's logout finishing) is followed.
         let answer = params.saml_response.unwrap_or_default();
-        let next = crate::relay::target(params.relay_state.as_deref());
+        // Only the RelayState idgate itself sends (an application's logout in progress): the
+        // answer is not signed, so it leads nowhere else.
+        let next = params
+            .relay_state
+            .as_deref()
+            .filter(|r| r.starts_with("/oauth2/logged-out/"))
+            .map_or_else(|| "/".to_owned(), |r| crate::relay::target(Some(r)));
         return match response::read_answer(post, &answer) {
             Ok(()) => HttpResponse::SeeOther()
                 .insert_header((LOCATION, next))

@@ -256,6 +256,8 @@ pub struct Verified {
     /// When the IdP's session ends (the earliest `SessionNotOnOrAfter` of its statements): idgate's
     /// session does not outlive it.
     pub session_not_on_or_after: Option<DateTime<Utc>>,
+    /// When the IdP authenticated the user (the `AuthnStatement`'s `AuthnInstant`).
+    pub authn_instant: Option<DateTime<Utc>>,
     /// Which element carried the signature used: "response" or "assertion".
     pub signed: &'static str,
 }
@@ -396,6 +398,11 @@ pub fn validate(xml: &str, expect: &Expectations<'_>) -> Result<Verified, Reject
             .and_then(|s| s.first())
             .and_then(|s| s.session_index.clone()),
         session_not_on_or_after,
+        authn_instant: assertion
+            .authn_statements
+            .as_ref()
+            .and_then(|s| s.first())
+            .and_then(|s| s.authn_instant),
         signed,
     })
 }

@@ -161,6 +161,7 @@ diesel::table! {
         session_index -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        authn_instant -> Nullable<BigInt>,
     }
 }
 
@@ -235,6 +236,7 @@ diesel::table! {
         code_challenge -> Nullable<Text>,
         node_id -> BigInt,
         sso_id -> BigInt,
+        max_age -> Nullable<BigInt>,
         force_login -> Bool,
         created_at -> BigInt,
         expires_at -> BigInt,
@@ -254,6 +256,7 @@ diesel::table! {
         node_id -> BigInt,
         sso_id -> Nullable<BigInt>,
         auth_time -> BigInt,
+        grant_ends_at -> BigInt,
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,

@@ -14,6 +14,8 @@ pub struct NewSession<'a> {
     pub sso_id: Option<SsoId>,
     pub name_id: Option<&'a str>,
     pub session_index: Option<&'a str>,
+    /// When the IdP says it authenticated the user (`AuthnInstant`), if it said.
+    pub authn_instant: Option<i64>,
     pub expires_at: i64,
 }
 
@@ -28,6 +30,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), Stora
             sessions::session_index.eq(new.session_index),
             sessions::created_at.eq(now_millis()),
             sessions::expires_at.eq(new.expires_at),
+            sessions::authn_instant.eq(new.authn_instant),
         ))
         .execute(conn)?;
     Ok(())
@@ -44,12 +47,23 @@ pub struct Session {
     pub session_index: Option<String>,
     /// When the session began: when the IdP's answer was accepted.
     pub created_at: i64,
+    /// When the IdP says it authenticated the user (`AuthnInstant`), if it said.
+    pub authn_instant: Option<i64>,
     pub expires_at: i64,
     pub user_name: String,
     pub email: Option<String>,
     pub display_name: Option<String>,
     /// False when the account was locked after sign-in: the session no longer counts.
     pub user_active: bool,
+}
+
+impl Session {
+    /// When the user authenticated at the IdP: its `AuthnInstant`, never later than the
+    /// session's start (an IdP clock ahead of idgate's does not make it later).
+    pub fn auth_time(&self) -> i64 {
+        self.authn_instant
+            .map_or(self.created_at, |at| at.min(self.created_at))
+    }
 }
 
 #[derive(Queryable)]
@@ -60,6 +74,7 @@ struct SessionRow {
     name_id: Option<String>,
     session_index: Option<String>,
     created_at: i64,
+    authn_instant: Option<i64>,
     expires_at: i64,
     user_name: String,
     email: Option<String>,
@@ -81,6 +96,7 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
             sessions::name_id,
             sessions::session_index,
             sessions::created_at,
+            sessions::authn_instant,
             sessions::expires_at,
             users::user_name,
             users::email,
@@ -97,6 +113,7 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
         name_id: r.name_id,
         session_index: r.session_index,
         created_at: r.created_at,
+        authn_instant: r.authn_instant,
         expires_at: r.expires_at,
         user_name: r.user_name,
         email: r.email,

@@ -397,6 +397,7 @@ async fn expired_saml_state_and_sessions_are_purged() {
                         sso_id: Some(sso_id),
                         name_id: None,
                         session_index: None,
+                        authn_instant: None,
                         expires_at: past,
                     },
                 )?;
@@ -409,6 +410,7 @@ async fn expired_saml_state_and_sessions_are_purged() {
                         sso_id: Some(sso_id),
                         name_id: None,
                         session_index: None,
+                        authn_instant: None,
                         expires_at: future,
                     },
                 )?;
@@ -490,6 +492,7 @@ async fn a_method_keeps_its_creation_choice_and_ends_only_its_own_sessions() {
                             sso_id: Some(sso_id),
                             name_id: None,
                             session_index: None,
+                            authn_instant: None,
                             expires_at: now_millis() + 60_000,
                         },
                     )?;

@@ -24,6 +24,7 @@ CREATE TABLE oidc_authorizations (
     code_challenge  TEXT,
     node_id         BIGINT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
     sso_id          BIGINT NOT NULL REFERENCES sso_methods (sso_id) ON DELETE CASCADE,
+    max_age         BIGINT,
     force_login     BOOLEAN NOT NULL DEFAULT 0,
     created_at      BIGINT NOT NULL,
     expires_at      BIGINT NOT NULL
@@ -44,6 +45,7 @@ CREATE TABLE oidc_codes (
     node_id         BIGINT NOT NULL,
     sso_id          BIGINT,
     auth_time       BIGINT NOT NULL,
+    grant_ends_at   BIGINT NOT NULL,
     created_at      BIGINT NOT NULL,
     expires_at      BIGINT NOT NULL,
     used_at         BIGINT
@@ -86,3 +88,7 @@ CREATE TABLE oidc_logouts (
 -- the application is deleted).
 ALTER TABLE oidc_apps ADD COLUMN initiate_login_uri TEXT;
 ALTER TABLE sso_methods ADD COLUMN default_app_id TEXT;
+
+-- When the IdP says it authenticated the user (the AuthnStatement's AuthnInstant): an ID
+-- token's auth_time.
+ALTER TABLE sessions ADD COLUMN authn_instant BIGINT;

@@ -137,6 +137,30 @@ pub(crate) fn authn_request_of(html: &str) -> String {
     .unwrap()
 }
 
+/// The IdP's signed answer to an AuthnRequest, for `name_id`, its times shifted by
+/// `shift_secs`, posted to the assertion consumer.
+pub(crate) async fn answer_request(
+    s: &Setup,
+    request: &str,
+    name_id: &str,
+    shift_secs: i64,
+) -> reqwest::Response {
+    let request_id = between(request, r#"ID=""#, "\"").to_owned();
+    let acs_path = format!("/api/rest/sso/saml/{}", s.sso_id);
+    let acs = s.app.url(&acs_path);
+    let answer = signed(
+        &s.idp,
+        &Claims {
+            in_response_to: Some(&request_id),
+            name_id,
+            email: Some(name_id),
+            shift_secs,
+            ..claims(&acs, &acs)
+        },
+    );
+    post(&s.app, &acs_path, &answer, None).await
+}
+
 /// Follows an authorization request through the SAML sign-in of `name_id`: the session cookie
 /// and the response of `/oauth2/resume/…` (the redirect to the application).
 pub(crate) async fn sign_in_through_idp(
@@ -151,20 +175,7 @@ pub(crate) async fn sign_in_through_idp(
         !html.contains("RelayState"),
         "the authorization never rides in the RelayState: {html}"
     );
-    let request = authn_request_of(&html);
-    let request_id = between(&request, r#"ID=""#, "\"").to_owned();
-    let acs_path = format!("/api/rest/sso/saml/{}", s.sso_id);
-    let acs = s.app.url(&acs_path);
-    let answer = signed(
-        &s.idp,
-        &Claims {
-            in_response_to: Some(&request_id),
-            name_id,
-            email: Some(name_id),
-            ..claims(&acs, &acs)
-        },
-    );
-    let res = post(&s.app, &acs_path, &answer, None).await;
+    let res = answer_request(s, &authn_request_of(&html), name_id, 0).await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,
@@ -215,9 +226,14 @@ pub(crate) async fn token_request(
 }
 
 pub(crate) async fn exchange(s: &Setup, code: &str) -> (StatusCode, Value) {
+    exchange_as(s, (&s.rp.client_id, s.rp.secret.as_deref().unwrap()), code).await
+}
+
+/// A code exchanged (with the flow's redirect URI and verifier) by the client of `creds`.
+pub(crate) async fn exchange_as(s: &Setup, creds: (&str, &str), code: &str) -> (StatusCode, Value) {
     token_request(
         s,
-        Some((&s.rp.client_id, s.rp.secret.as_deref().unwrap())),
+        Some(creds),
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -282,6 +298,37 @@ pub(crate) async fn verified_id_token(app: &TestApp, token: &str) -> Value {
     serde_json::from_slice(&decode(parts[1])).unwrap()
 }
 
+/// A `refresh_token` grant presented by the client of `creds`.
+pub(crate) async fn refresh_with(
+    s: &Setup,
+    creds: (&str, &str),
+    token: &str,
+) -> (StatusCode, Value) {
+    token_request(
+        s,
+        Some(creds),
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+/// Asserts a refusal: its status, its error code, and `words` in its description.
+pub(crate) fn assert_refusal(
+    got: (StatusCode, &Value),
+    status: StatusCode,
+    code: &str,
+    words: &str,
+) {
+    assert_eq!(
+        (got.0, got.1["error"].as_str()),
+        (status, Some(code)),
+        "{}",
+        got.1
+    );
+    let description = got.1["error_description"].as_str().unwrap_or_default();
+    assert!(description.contains(words), "{words:?} in {}", got.1);
+}
+
 pub(crate) async fn userinfo(app: &TestApp, access_token: &str) -> (StatusCode, Value) {
     let res = app
         .client
@@ -340,10 +387,7 @@ async fn discovery_publishes_the_endpoints_and_the_jwks_its_keys() {
 async fn an_application_signs_a_user_in_through_the_nodes_saml_idp() {
     for db in TestDatabase::all() {
         let s = setup(db).await;
-        let node = s.node.to_string();
-        let path = authorize_path(&s.rp, &[("organization", &node)]);
-        let (cookie, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
-        let code = code_of(&s, &res);
+        let (cookie, code) = signed_in(&s).await;
         let (status, tokens) = exchange(&s, &code).await;
         assert_eq!(status, StatusCode::OK, "{tokens}");
         assert_eq!(tokens["token_type"], "Bearer");
@@ -354,8 +398,9 @@ async fn an_application_signs_a_user_in_through_the_nodes_saml_idp() {
         assert_eq!(claims["aud"], s.rp.client_id);
         assert_eq!(claims["nonce"], "n-1");
         assert_eq!(claims["email"], "jane@acme.test");
-        assert_eq!(claims["email_verified"], true);
-        assert_eq!(claims["org_id"], node);
+        // No method of the node reserves acme.test: the node does not speak for the address.
+        assert_eq!(claims["email_verified"], false);
+        assert_eq!(claims["org_id"], s.node.to_string());
         assert_eq!(claims["sso_id"], s.sso_id.to_string());
         assert_eq!(claims["groups"], serde_json::json!([]));
         let (iat, exp) = (
@@ -374,39 +419,24 @@ async fn an_application_signs_a_user_in_through_the_nodes_saml_idp() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(info["sub"], sub);
         assert_eq!(info["email"], "jane@acme.test");
-        assert_eq!(info["org_id"], node);
+        assert_eq!(info["org_id"], s.node.to_string());
 
         // The refresh token is replaced at its use; the replaced one is refused afterwards
         // and its grant revoked.
         let refresh = tokens["refresh_token"].as_str().unwrap();
         let creds = (s.rp.client_id.as_str(), s.rp.secret.as_deref().unwrap());
-        let (status, renewed) = token_request(
-            &s,
-            Some(creds),
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+        let (status, renewed) = refresh_with(&s, creds, refresh).await;
         assert_eq!(status, StatusCode::OK, "{renewed}");
         assert_ne!(renewed["refresh_token"], tokens["refresh_token"]);
         let renewed_claims = verified_id_token(&s.app, renewed["id_token"].as_str().unwrap()).await;
         assert_eq!(renewed_claims["sub"], sub);
         assert_eq!(renewed_claims["auth_time"], claims["auth_time"]);
-        let (status, err) = token_request(
-            &s,
-            Some(creds),
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
-        assert!(
-            err["error_description"]
-                .as_str()
-                .unwrap()
-                .contains("already used"),
-            "{err}"
+        let (status, err) = refresh_with(&s, creds, refresh).await;
+        assert_refusal(
+            (status, &err),
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "already used",
         );
         let (status, _) = userinfo(&s.app, renewed["access_token"].as_str().unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "the grant is revoked");
@@ -439,30 +469,24 @@ async fn an_application_signs_a_user_in_through_the_nodes_saml_idp() {
 async fn a_code_is_used_once_and_its_second_use_revokes_what_it_issued() {
     for db in TestDatabase::all() {
         let s = setup(db).await;
-        let node = s.node.to_string();
-        let path = authorize_path(&s.rp, &[("organization", &node)]);
-        let (_, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
-        let code = code_of(&s, &res);
+        let (_, code) = signed_in(&s).await;
         let (status, tokens) = exchange(&s, &code).await;
         assert_eq!(status, StatusCode::OK);
         let access = tokens["access_token"].as_str().unwrap();
         assert_eq!(userinfo(&s.app, access).await.0, StatusCode::OK);
         let (status, err) = exchange(&s, &code).await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
-        assert!(
-            err["error_description"]
-                .as_str()
-                .unwrap()
-                .contains("already used"),
-            "{err}"
+        assert_refusal(
+            (status, &err),
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "already used",
         );
         let (status, err) = userinfo(&s.app, access).await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+        assert_refusal(
+            (status, &err),
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "",
         );
         let events = s
             .app
@@ -476,28 +500,24 @@ async fn a_code_is_used_once_and_its_second_use_revokes_what_it_issued() {
             .expect("the revocation is audited");
         assert_eq!(revoked.target.as_deref(), Some(s.rp.client_id.as_str()));
         assert_eq!(revoked.node_id, Some(s.node));
-        let (status, err) = token_request(
-            &s,
-            Some((&s.rp.client_id, s.rp.secret.as_deref().unwrap())),
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ],
-        )
-        .await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
+        let creds = (s.rp.client_id.as_str(), s.rp.secret.as_deref().unwrap());
+        let (status, err) =
+            refresh_with(&s, creds, tokens["refresh_token"].as_str().unwrap()).await;
+        assert_refusal((status, &err), StatusCode::BAD_REQUEST, "invalid_grant", "");
     }
+}
+
+/// Jane signed in through the node's SAML method for `s.rp`: her session cookie and a code.
+async fn signed_in(s: &Setup) -> (String, String) {
+    let node = s.node.to_string();
+    let path = authorize_path(&s.rp, &[("organization", &node)]);
+    let (cookie, res) = sign_in_through_idp(s, &path, "jane@acme.test").await;
+    (cookie, code_of(s, &res))
 }
 
 /// A fresh code for jane through the SAML sign-in.
 async fn fresh_code(s: &Setup) -> String {
-    let node = s.node.to_string();
-    let path = authorize_path(&s.rp, &[("organization", &node)]);
-    let (_, res) = sign_in_through_idp(s, &path, "jane@acme.test").await;
-    code_of(s, &res)
+    signed_in(s).await.1
 }
 
 /// What a token request sends (its name, Basic credentials, the form beside the code) and the
@@ -627,55 +647,44 @@ async fn the_token_endpoint_refuses_expired_codes_other_clients_and_other_grants
             .await
             .unwrap();
         let (status, body) = exchange(&s, &fresh).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
-        assert!(
-            body["error_description"]
-                .as_str()
-                .unwrap()
-                .contains("expired"),
-            "{body}"
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "expired",
         );
 
         // A code of another client.
         let other = register(&s.app, "Other", NodeGrant::All, false).await;
         let fresh = fresh_code(&s).await;
-        let (status, body) = token_request(
+        let (status, body) = exchange_as(
             &s,
-            Some((&other.client_id, other.secret.as_deref().unwrap())),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &fresh),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
+            (&other.client_id, other.secret.as_deref().unwrap()),
+            &fresh,
         )
         .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
-        assert!(
-            body["error_description"]
-                .as_str()
-                .unwrap()
-                .contains("another client"),
-            "{body}"
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "another client",
         );
 
         // Other grant types, and none.
         let (status, body) =
             token_request(&s, Some((&id, &secret)), &[("grant_type", "password")]).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "",
         );
         let (status, body) = token_request(&s, Some((&id, &secret)), &[("code", "x")]).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_request"))
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "",
         );
         // Both Basic and client_secret.
         let (status, body) = token_request(
@@ -687,9 +696,11 @@ async fn the_token_endpoint_refuses_expired_codes_other_clients_and_other_grants
             ],
         )
         .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_request"))
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "",
         );
     }
 }
@@ -818,7 +829,13 @@ async fn with_no_way_to_pick_the_node_the_email_page_asks_and_the_domain_routes(
         let path = authorize_path(&s.rp, &[("login_hint", "jane@ACME.test")]);
         let (_, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
         let code = code_of(&s, &res);
-        assert_eq!(exchange(&s, &code).await.0, StatusCode::OK);
+        let (status, tokens) = exchange(&s, &code).await;
+        assert_eq!(status, StatusCode::OK);
+        let claims = verified_id_token(&s.app, tokens["id_token"].as_str().unwrap()).await;
+        assert_eq!(
+            claims["email_verified"], true,
+            "the node reserves acme.test"
+        );
         // connection= names the method directly.
         let sso = s.sso_id.to_string();
         let path = authorize_path(&s.rp, &[("connection", &sso)]);
@@ -890,15 +907,14 @@ async fn a_locked_user_gets_no_tokens_and_their_tokens_stop_working() {
         .await
         .unwrap();
         let (status, err) = userinfo(&s.app, &access).await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+        assert_refusal(
+            (status, &err),
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "",
         );
         let (status, err) = exchange(&s, &pending).await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
+        assert_refusal((status, &err), StatusCode::BAD_REQUEST, "invalid_grant", "");
         let (status, err) = token_request(
             &s,
             Some((&s.rp.client_id, s.rp.secret.as_deref().unwrap())),
@@ -908,10 +924,7 @@ async fn a_locked_user_gets_no_tokens_and_their_tokens_stop_working() {
             ],
         )
         .await;
-        assert_eq!(
-            (status, err["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-        );
+        assert_refusal((status, &err), StatusCode::BAD_REQUEST, "invalid_grant", "");
         // Unlocked again: the old tokens stay revoked.
         actions::set_user_status(
             &s.app.store,
@@ -944,20 +957,12 @@ async fn a_public_client_signs_in_with_pkce_and_no_secret() {
         verified_id_token(&s.app, tokens["id_token"].as_str().unwrap()).await;
         // A secret presented by a public client is refused.
         let code = fresh_code(&s).await;
-        let (status, body) = token_request(
-            &s,
-            Some((&s.rp.client_id, "made-up")),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+        let (status, body) = exchange_as(&s, (&s.rp.client_id, "made-up"), &code).await;
+        assert_refusal(
+            (status, &body),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "",
         );
     }
 }
@@ -1051,6 +1056,17 @@ async fn the_jumpcloud_tile_lands_in_the_default_application() {
             format!("/oauth2/initiate/{}", s.rp.client_id)
         );
         let cookie = session_cookie(&res);
+        // Only the method's default application is opened from the tile.
+        let other = register(&s.app, "Other", NodeGrant::All, false).await;
+        let res = s
+            .app
+            .client
+            .get(s.app.url(&format!("/oauth2/initiate/{}", other.client_id)))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
         let res = s
             .app
             .client
@@ -1093,10 +1109,7 @@ async fn the_jumpcloud_tile_lands_in_the_default_application() {
 async fn rp_initiated_logout_ends_the_session_and_returns_to_the_application() {
     for db in TestDatabase::all() {
         let s = setup(db).await;
-        let node = s.node.to_string();
-        let path = authorize_path(&s.rp, &[("organization", &node)]);
-        let (cookie, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
-        let code = code_of(&s, &res);
+        let (cookie, code) = signed_in(&s).await;
         let (_, tokens) = exchange(&s, &code).await;
         let id_token = tokens["id_token"].as_str().unwrap();
 
@@ -1158,10 +1171,7 @@ async fn rp_initiated_logout_goes_through_the_idps_single_logout_and_back() {
     for db in TestDatabase::all() {
         let s = setup(db).await;
         crate::saml_acs::set_idp_endpoints(&s.app, &s.idp, s.sso_id, false, true, false).await;
-        let node = s.node.to_string();
-        let path = authorize_path(&s.rp, &[("organization", &node)]);
-        let (cookie, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
-        let code = code_of(&s, &res);
+        let (cookie, code) = signed_in(&s).await;
         let (_, tokens) = exchange(&s, &code).await;
         let id_token = tokens["id_token"].as_str().unwrap();
         let res = s
@@ -1215,5 +1225,122 @@ async fn rp_initiated_logout_goes_through_the_idps_single_logout_and_back() {
         let again = s.app.get(&relay).await;
         assert_eq!(again.status(), StatusCode::OK);
         assert!(again.text().await.unwrap().contains("You are signed out"));
+    }
+}
+
+#[tokio::test]
+async fn groups_are_the_users_approved_teams_only() {
+    use idgate_store::teams::{self, TeamStatus};
+    for db in TestDatabase::all() {
+        let s = setup(db).await;
+        // Jane exists (JIT at a first sign-in), then joins an approved and a pending team.
+        fresh_code(&s).await;
+        let node = s.node;
+        s.app
+            .store
+            .run(move |c| {
+                let user =
+                    idgate_store::users::find_by_user_name(c, node, "jane@acme.test")?.unwrap();
+                let member = std::slice::from_ref(&user.id);
+                let approved =
+                    teams::insert(c, node, "Engineering", None, TeamStatus::Approved, "scim")?;
+                teams::add_members(c, node, &approved.id, member)?;
+                let pending = teams::insert(c, node, "Not yet", None, TeamStatus::Pending, "scim")?;
+                teams::add_members(c, node, &pending.id, member)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let code = fresh_code(&s).await;
+        let (_, tokens) = exchange(&s, &code).await;
+        let claims = verified_id_token(&s.app, tokens["id_token"].as_str().unwrap()).await;
+        assert_eq!(claims["groups"], serde_json::json!(["Engineering"]));
+        let (_, info) = userinfo(&s.app, tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(info["groups"], serde_json::json!(["Engineering"]));
+        // Without the groups scope, no groups claim.
+        let path = authorize_path(&s.rp, &[("organization", &node.to_string())])
+            .replace("scope=openid+email+profile+groups", "scope=openid+email");
+        let (_, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
+        let code = code_of(&s, &res);
+        let (_, tokens) = exchange(&s, &code).await;
+        let claims = verified_id_token(&s.app, tokens["id_token"].as_str().unwrap()).await;
+        assert!(
+            claims.get("groups").is_none() && claims.get("name").is_none(),
+            "{claims}"
+        );
+        assert_eq!(claims["email"], "jane@acme.test");
+        assert_eq!(tokens["scope"], "openid email");
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_sign_in_asked_for_is_refused_when_the_idp_answers_from_an_old_one() {
+    for db in TestDatabase::all() {
+        let s = setup(db).await;
+        let node = s.node.to_string();
+        for extra in [("prompt", "login"), ("max_age", "60")] {
+            let path = authorize_path(&s.rp, &[("organization", &node), extra]);
+            let res = s.app.get(&path).await;
+            let request = authn_request_of(&res.text().await.unwrap());
+            assert!(
+                request.contains(r#"ForceAuthn="true""#),
+                "{extra:?}: {request}"
+            );
+            // The IdP's AuthnInstant (and the whole answer) two minutes old.
+            let res = answer_request(&s, &request, "jane@acme.test", -120).await;
+            let cookie = session_cookie(&res);
+            let resume = res.headers()["location"].to_str().unwrap().to_owned();
+            let (code, why) = authorize_error(&s, &resume, Some(&cookie)).await;
+            assert_eq!(code, "login_required", "{extra:?}: {why}");
+            assert!(why.contains("did not authenticate the user again"), "{why}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_client_cannot_use_up_a_code_or_refresh_token() {
+    for db in TestDatabase::all() {
+        let s = setup(db).await;
+        let other = register(&s.app, "Other", NodeGrant::All, false).await;
+        let other_creds = (other.client_id.as_str(), other.secret.as_deref().unwrap());
+        let code = fresh_code(&s).await;
+        let (status, body) = exchange_as(&s, other_creds, &code).await;
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "",
+        );
+        // The real client's code still works, once.
+        let (status, tokens) = exchange(&s, &code).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let (status, body) = refresh_with(&s, other_creds, refresh).await;
+        assert_refusal(
+            (status, &body),
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "another client",
+        );
+        // A narrower scope at refresh: the new refresh token keeps the grant's.
+        let creds = (s.rp.client_id.as_str(), s.rp.secret.as_deref().unwrap());
+        let (status, narrow) = token_request(
+            &s,
+            Some(creds),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{narrow}");
+        assert_eq!(narrow["scope"], "openid");
+        let (_, info) = userinfo(&s.app, narrow["access_token"].as_str().unwrap()).await;
+        assert!(info.get("email").is_none(), "{info}");
+        let (status, wide) =
+            refresh_with(&s, creds, narrow["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{wide}");
+        assert_eq!(wide["scope"], "openid profile email groups");
     }
 }

@@ -28,6 +28,7 @@ async fn signed_in(app: &TestApp, scim: &Scim<'_>, user_id: &str) -> String {
                     sso_id: None,
                     name_id: None,
                     session_index: None,
+                    authn_instant: None,
                     expires_at: now_millis() + 3_600_000,
                 },
             )

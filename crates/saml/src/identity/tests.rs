@@ -17,6 +17,7 @@ fn verified(name_id: &str, format: Option<&str>, attributes: &[(&str, &str)]) ->
         in_response_to: None,
         session_index: None,
         session_not_on_or_after: None,
+        authn_instant: None,
         signed: "assertion",
     }
 }

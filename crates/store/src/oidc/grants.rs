@@ -23,6 +23,8 @@ pub struct Authorization {
     pub code_challenge: Option<String>,
     pub node_id: NodeId,
     pub sso_id: SsoId,
+    /// The request's `max_age`, in seconds.
+    pub max_age: Option<i64>,
     /// `prompt=login` or `max_age=0`: only a sign-in after the request will do.
     pub force_login: bool,
     pub created_at: i64,
@@ -45,6 +47,7 @@ pub fn create_authorization(
             oidc_authorizations::code_challenge.eq(&authz.code_challenge),
             oidc_authorizations::node_id.eq(authz.node_id.get()),
             oidc_authorizations::sso_id.eq(authz.sso_id.get()),
+            oidc_authorizations::max_age.eq(authz.max_age),
             oidc_authorizations::force_login.eq(authz.force_login),
             oidc_authorizations::created_at.eq(authz.created_at),
             oidc_authorizations::expires_at.eq(expires_at),
@@ -62,6 +65,7 @@ type AuthorizationRow = (
     Option<String>,
     i64,
     i64,
+    Option<i64>,
     bool,
     i64,
 );
@@ -84,6 +88,7 @@ pub fn take_authorization(
                 oidc_authorizations::code_challenge,
                 oidc_authorizations::node_id,
                 oidc_authorizations::sso_id,
+                oidc_authorizations::max_age,
                 oidc_authorizations::force_login,
                 oidc_authorizations::created_at,
             ))
@@ -100,8 +105,9 @@ pub fn take_authorization(
             code_challenge: r.5,
             node_id: NodeId::from_db(r.6),
             sso_id: SsoId::from_db(r.7),
-            force_login: r.8,
-            created_at: r.9,
+            max_age: r.8,
+            force_login: r.9,
+            created_at: r.10,
         }))
     })
 }
@@ -120,6 +126,8 @@ pub struct Grant {
     pub sso_id: Option<SsoId>,
     /// When the user signed in at the IdP (epoch milliseconds).
     pub auth_time: i64,
+    /// When the grant ends: its refresh tokens last no longer (the SAML session's end).
+    pub ends_at: i64,
 }
 
 pub fn create_code(
@@ -141,6 +149,7 @@ pub fn create_code(
             oidc_codes::node_id.eq(grant.node_id.get()),
             oidc_codes::sso_id.eq(grant.sso_id.map(SsoId::get)),
             oidc_codes::auth_time.eq(grant.auth_time),
+            oidc_codes::grant_ends_at.eq(grant.ends_at),
             oidc_codes::created_at.eq(now_millis()),
             oidc_codes::expires_at.eq(expires_at),
         ))
@@ -161,6 +170,9 @@ pub enum Redemption<T> {
     },
     /// Known but past its end.
     Expired,
+    /// Issued to another client: left as it was (a client holding a leaked copy cannot use it
+    /// up, nor make the real client's use look like a replay).
+    OtherClient,
     /// Not a code or token of this kind (or revoked).
     Unknown,
 }
@@ -178,12 +190,14 @@ type CodeRow = (
     i64,
     i64,
     Option<i64>,
+    i64,
 );
 
-/// Uses a code once. A second use revokes what the first issued.
+/// Uses a code of `client_id` once. A second use revokes what the first issued.
 pub fn redeem_code(
     conn: &mut DbConnection,
     code_hash: &str,
+    client_id: &ClientId,
 ) -> Result<Redemption<Grant>, StorageError> {
     crate::transaction(conn, |conn| {
         let now = now_millis();
@@ -202,12 +216,16 @@ pub fn redeem_code(
                 oidc_codes::auth_time,
                 oidc_codes::expires_at,
                 oidc_codes::used_at,
+                oidc_codes::grant_ends_at,
             ))
             .first(conn)
             .optional()?;
         let Some(r) = row else {
             return Ok(Redemption::Unknown);
         };
+        if r.1 != client_id.as_str() {
+            return Ok(Redemption::OtherClient);
+        }
         let reused = |r: CodeRow| Redemption::Reused {
             grant_id: r.0,
             client_id: ClientId::from_db(r.1),
@@ -243,6 +261,7 @@ pub fn redeem_code(
             node_id: NodeId::from_db(r.7),
             sso_id: r.8.map(SsoId::from_db),
             auth_time: r.9,
+            ends_at: r.12,
         }))
     })
 }
@@ -371,10 +390,12 @@ pub fn token(
         .map(info))
 }
 
-/// Uses a refresh token once (it is replaced at every use). A second use revokes its grant.
+/// Uses a refresh token of `client_id` once (it is replaced at every use). A second use
+/// revokes its grant.
 pub fn use_refresh_token(
     conn: &mut DbConnection,
     token_hash: &str,
+    client_id: &ClientId,
 ) -> Result<Redemption<TokenInfo>, StorageError> {
     crate::transaction(conn, |conn| {
         let Some(row) = find_token(conn, token_hash, TokenKind::Refresh)? else {
@@ -382,6 +403,9 @@ pub fn use_refresh_token(
         };
         if row.9.is_some() {
             return Ok(Redemption::Unknown);
+        }
+        if row.1 != client_id.as_str() {
+            return Ok(Redemption::OtherClient);
         }
         let now = now_millis();
         let claimed = diesel::update(
