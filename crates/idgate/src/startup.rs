@@ -100,7 +100,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(metrics.clone())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .app_data(config.clone())
                 .app_data(store.clone())
                 .app_data(public_base.clone())

@@ -94,5 +94,9 @@ fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     Ok(())
 }
 
+mod requests;
+
+pub use requests::RedactedRootSpan;
+
 #[cfg(test)]
 mod tests;
