@@ -101,7 +101,7 @@ pub async fn get(
     base: web::Data<PublicBaseUrl>,
 ) -> HttpResponse {
     let params = Params::parse(req.query_string().as_bytes());
-    authorize(&req, params, &store, &base).await
+    authorize(&req, params, false, &store, &base).await
 }
 
 pub async fn post(
@@ -110,7 +110,15 @@ pub async fn post(
     store: web::Data<Store>,
     base: web::Data<PublicBaseUrl>,
 ) -> HttpResponse {
-    authorize(&req, Params::parse(&body), &store, &base).await
+    let params = Params::parse(&body);
+    // The confirmation form is idgate's own page: only a post from this origin confirms (the
+    // session cookie, SameSite=Lax, is not sent with another site's post either).
+    let confirmed = params.get("confirm") == Some("yes")
+        && req
+            .headers()
+            .get(actix_web::http::header::ORIGIN)
+            .is_none_or(|o| idgate_saml::session::same_origin_as(o.as_bytes(), &base));
+    authorize(&req, params, confirmed, &store, &base).await
 }
 
 fn no_app_page(text: &str) -> HttpResponse {
@@ -341,6 +349,7 @@ struct Validated {
 async fn authorize(
     req: &HttpRequest,
     params: Params,
+    confirmed: bool,
     store: &Store,
     base: &PublicBaseUrl,
 ) -> HttpResponse {
@@ -375,8 +384,7 @@ async fn authorize(
         Err(unavailable) => return unavailable,
     };
     if let Some(session) = session.filter(|s| fits(&request, s)) {
-        let sso = session.sso_id;
-        return issue_code(store, &request, &session, sso).await;
+        return from_session(store, &request, &params, &session, confirmed).await;
     }
     if request.prompt_none {
         return request
@@ -440,6 +448,37 @@ async fn authorize(
         },
     )
     .await
+}
+
+/// Answers the request from the browser's session (which fits it).
+async fn from_session(
+    store: &Store,
+    request: &Request,
+    params: &Params,
+    session: &Session,
+    confirmed: bool,
+) -> HttpResponse {
+    // A session made from an unsolicited response may be someone else's (login CSRF): the
+    // user says it is theirs before the application learns who it is, once.
+    if session.needs_confirmation {
+        if request.prompt_none {
+            return request
+                .back
+                .error("interaction_required", "the user must confirm the sign-in");
+        }
+        if !confirmed {
+            return confirm_page(&request.app, params, session);
+        }
+        let hash = session.token_hash.clone();
+        if let Err(err) = store
+            .run(move |c| idgate_store::sessions::confirm(c, &hash))
+            .await
+        {
+            return page::unavailable(&err);
+        }
+    }
+    let sso = session.sso_id;
+    issue_code(store, request, session, sso).await
 }
 
 /// Whether the browser's session answers the request without a new sign-in.
@@ -588,6 +627,36 @@ fn ask_email(
             .body(html),
         Err(err) => {
             tracing::error!(error = %err, "cannot render the email page");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "oidc/confirm.html")]
+struct ConfirmPage<'a> {
+    app: &'a str,
+    who: &'a str,
+    hidden: Vec<(&'a str, &'a str)>,
+}
+
+/// "Continue to the application as …?": the request again, by POST, with `confirm=yes`.
+fn confirm_page(app: &App, params: &Params, session: &Session) -> HttpResponse {
+    let page = ConfirmPage {
+        app: &app.name,
+        who: session.email.as_deref().unwrap_or(&session.user_name),
+        hidden: params.except(&["confirm"]).collect(),
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((CACHE_CONTROL, "no-store"))
+            // Not in a frame: a page of another site must not get the click.
+            .insert_header(("X-Frame-Options", "DENY"))
+            .insert_header(("Content-Security-Policy", "frame-ancestors 'none'"))
+            .body(html),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render the confirmation page");
             HttpResponse::InternalServerError().finish()
         }
     }

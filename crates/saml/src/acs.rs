@@ -235,6 +235,7 @@ fn accept(
             name_id: Some(&verified.name_id),
             session_index: verified.session_index.as_deref(),
             authn_instant: verified.authn_instant.map(|at| at.timestamp_millis()),
+            needs_confirmation: verified.in_response_to.is_none(),
             expires_at: (idgate_store::now_millis() + SESSION_HOURS * 3_600_000).min(
                 verified
                     .session_not_on_or_after

@@ -162,6 +162,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         authn_instant -> Nullable<BigInt>,
+        needs_confirmation -> Bool,
     }
 }
 

@@ -16,6 +16,9 @@ pub struct NewSession<'a> {
     pub session_index: Option<&'a str>,
     /// When the IdP says it authenticated the user (`AuthnInstant`), if it said.
     pub authn_instant: Option<i64>,
+    /// Made from an unsolicited response: the user confirms it before an application learns
+    /// who it is.
+    pub needs_confirmation: bool,
     pub expires_at: i64,
 }
 
@@ -31,6 +34,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), Stora
             sessions::created_at.eq(now_millis()),
             sessions::expires_at.eq(new.expires_at),
             sessions::authn_instant.eq(new.authn_instant),
+            sessions::needs_confirmation.eq(new.needs_confirmation),
         ))
         .execute(conn)?;
     Ok(())
@@ -39,6 +43,8 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(), Stora
 /// A live session and who it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The hash of the session's token (the cookie's value).
+    pub token_hash: String,
     pub user_id: UserId,
     pub node_id: NodeId,
     pub sso_id: Option<SsoId>,
@@ -49,6 +55,8 @@ pub struct Session {
     pub created_at: i64,
     /// When the IdP says it authenticated the user (`AuthnInstant`), if it said.
     pub authn_instant: Option<i64>,
+    /// Made from an unsolicited response and not confirmed yet by the user for an application.
+    pub needs_confirmation: bool,
     pub expires_at: i64,
     pub user_name: String,
     pub email: Option<String>,
@@ -75,6 +83,7 @@ struct SessionRow {
     session_index: Option<String>,
     created_at: i64,
     authn_instant: Option<i64>,
+    needs_confirmation: bool,
     expires_at: i64,
     user_name: String,
     email: Option<String>,
@@ -97,6 +106,7 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
             sessions::session_index,
             sessions::created_at,
             sessions::authn_instant,
+            sessions::needs_confirmation,
             sessions::expires_at,
             users::user_name,
             users::email,
@@ -107,6 +117,7 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
         .first(conn)
         .optional()?;
     Ok(row.map(|r| Session {
+        token_hash: token_hash.to_owned(),
         user_id: UserId::from_db(r.user_id),
         node_id: NodeId::from_db(r.node_id),
         sso_id: r.sso_id.map(SsoId::from_db),
@@ -114,12 +125,21 @@ pub fn get(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Session>,
         session_index: r.session_index,
         created_at: r.created_at,
         authn_instant: r.authn_instant,
+        needs_confirmation: r.needs_confirmation,
         expires_at: r.expires_at,
         user_name: r.user_name,
         email: r.email,
         display_name: r.display_name,
         user_active: r.status == "active" && r.scim_visible,
     }))
+}
+
+/// Records that the user confirmed a session made from an unsolicited response.
+pub fn confirm(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {
+    diesel::update(sessions::table.find(token_hash))
+        .set(sessions::needs_confirmation.eq(false))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Ends a session (no error when it is already gone).

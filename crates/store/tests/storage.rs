@@ -398,6 +398,7 @@ async fn expired_saml_state_and_sessions_are_purged() {
                         name_id: None,
                         session_index: None,
                         authn_instant: None,
+                        needs_confirmation: false,
                         expires_at: past,
                     },
                 )?;
@@ -411,6 +412,7 @@ async fn expired_saml_state_and_sessions_are_purged() {
                         name_id: None,
                         session_index: None,
                         authn_instant: None,
+                        needs_confirmation: false,
                         expires_at: future,
                     },
                 )?;
@@ -493,6 +495,7 @@ async fn a_method_keeps_its_creation_choice_and_ends_only_its_own_sessions() {
                             name_id: None,
                             session_index: None,
                             authn_instant: None,
+                            needs_confirmation: false,
                             expires_at: now_millis() + 60_000,
                         },
                     )?;

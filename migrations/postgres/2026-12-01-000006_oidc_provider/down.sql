@@ -1,3 +1,4 @@
+ALTER TABLE sessions DROP COLUMN needs_confirmation;
 ALTER TABLE sessions DROP COLUMN authn_instant;
 ALTER TABLE sso_methods DROP COLUMN default_app_id;
 ALTER TABLE oidc_apps DROP COLUMN initiate_login_uri;

@@ -92,3 +92,7 @@ ALTER TABLE sso_methods ADD COLUMN default_app_id TEXT;
 -- When the IdP says it authenticated the user (the AuthnStatement's AuthnInstant): an ID
 -- token's auth_time.
 ALTER TABLE sessions ADD COLUMN authn_instant BIGINT;
+
+-- A session made from an unsolicited response (IdP-initiated): before an application is told
+-- who it is, the user confirms it (login CSRF), once.
+ALTER TABLE sessions ADD COLUMN needs_confirmation BOOLEAN NOT NULL DEFAULT 0;

@@ -185,15 +185,18 @@ pub(crate) async fn sign_in_through_idp(
     let resume = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(resume.starts_with("/oauth2/resume/"), "{resume}");
     let cookie = session_cookie(&res);
-    let res = s
-        .app
-        .client
-        .get(s.app.url(&resume))
-        .header("cookie", &cookie)
+    let res = get_with_cookie(&s.app, &resume, &cookie).await;
+    (cookie, res)
+}
+
+/// `GET path` with a session cookie.
+pub(crate) async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header("cookie", cookie)
         .send()
         .await
-        .unwrap();
-    (cookie, res)
+        .unwrap()
 }
 
 /// The code of a successful authorization's redirect (state and iss checked).
@@ -442,14 +445,7 @@ async fn an_application_signs_a_user_in_through_the_nodes_saml_idp() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "the grant is revoked");
 
         // With the session, a new authorization is answered at once: no second trip to the IdP.
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&authorize_path(&s.rp, &[])))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = get_with_cookie(&s.app, &authorize_path(&s.rp, &[]), &cookie).await;
         let again = code_of(&s, &res);
         let (status, tokens) = exchange(&s, &again).await;
         assert_eq!(status, StatusCode::OK);
@@ -852,29 +848,18 @@ async fn prompt_login_asks_the_idp_for_a_fresh_sign_in_despite_the_session() {
         let path = authorize_path(&s.rp, &[("organization", &node)]);
         let (cookie, res) = sign_in_through_idp(&s, &path, "jane@acme.test").await;
         code_of(&s, &res);
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&authorize_path(
-                &s.rp,
-                &[("organization", &node), ("prompt", "login")],
-            )))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = get_with_cookie(
+            &s.app,
+            &authorize_path(&s.rp, &[("organization", &node), ("prompt", "login")]),
+            &cookie,
+        )
+        .await;
         assert_eq!(res.status(), StatusCode::OK, "to the IdP again");
         let request = authn_request_of(&res.text().await.unwrap());
         assert!(request.contains(r#"ForceAuthn="true""#), "{request}");
         // max_age=0 too.
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&authorize_path(&s.rp, &[("max_age", "0")])))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res =
+            get_with_cookie(&s.app, &authorize_path(&s.rp, &[("max_age", "0")]), &cookie).await;
         assert_eq!(
             res.status(),
             StatusCode::OK,
@@ -1006,47 +991,53 @@ async fn rotating_the_key_keeps_the_previous_one_published() {
     }
 }
 
+/// IdP-initiated sign-in on for the method, and `s.rp` its default application (which needs
+/// an initiate-login URI first).
+async fn make_default_app(s: &Setup) {
+    actions::update_sso(
+        &s.app.store,
+        &Actor::cli(),
+        s.sso_id,
+        idgate_store::sso::SettingsChange {
+            idp_initiated: Some(true),
+            ..idgate_store::sso::SettingsChange::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let client_id: idgate_store::apps::ClientId = s.rp.client_id.parse().unwrap();
+    // Without an initiate-login URI the application cannot be the default.
+    let err = actions::set_default_app(
+        &s.app.store,
+        &Actor::cli(),
+        s.sso_id,
+        Some(client_id.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("no initiate-login URI"), "{err}");
+    actions::update_app(
+        &s.app.store,
+        &Actor::cli(),
+        &client_id,
+        AppEdit {
+            initiate_login_uri: Some(Some("https://app.example.test/login".to_owned())),
+            ..AppEdit::default()
+        },
+    )
+    .await
+    .unwrap();
+    actions::set_default_app(&s.app.store, &Actor::cli(), s.sso_id, Some(client_id))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_jumpcloud_tile_lands_in_the_default_application() {
     for db in TestDatabase::all() {
         let s = setup(db).await;
-        actions::update_sso(
-            &s.app.store,
-            &Actor::cli(),
-            s.sso_id,
-            idgate_store::sso::SettingsChange {
-                idp_initiated: Some(true),
-                ..idgate_store::sso::SettingsChange::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
-        let client_id: idgate_store::apps::ClientId = s.rp.client_id.parse().unwrap();
-        // Without an initiate-login URI the application cannot be the default.
-        let err = actions::set_default_app(
-            &s.app.store,
-            &Actor::cli(),
-            s.sso_id,
-            Some(client_id.clone()),
-        )
-        .await
-        .unwrap_err();
-        assert!(err.to_string().contains("no initiate-login URI"), "{err}");
-        actions::update_app(
-            &s.app.store,
-            &Actor::cli(),
-            &client_id,
-            AppEdit {
-                initiate_login_uri: Some(Some("https://app.example.test/login".to_owned())),
-                ..AppEdit::default()
-            },
-        )
-        .await
-        .unwrap();
-        actions::set_default_app(&s.app.store, &Actor::cli(), s.sso_id, Some(client_id))
-            .await
-            .unwrap();
+        make_default_app(&s).await;
 
         let res =
             crate::saml_sessions::tile_sign_in(&s.app, &s.idp, s.sso_id, "jane@acme.test").await;
@@ -1058,23 +1049,19 @@ async fn the_jumpcloud_tile_lands_in_the_default_application() {
         let cookie = session_cookie(&res);
         // Only the method's default application is opened from the tile.
         let other = register(&s.app, "Other", NodeGrant::All, false).await;
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&format!("/oauth2/initiate/{}", other.client_id)))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = get_with_cookie(
+            &s.app,
+            &format!("/oauth2/initiate/{}", other.client_id),
+            &cookie,
+        )
+        .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&format!("/oauth2/initiate/{}", s.rp.client_id)))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = get_with_cookie(
+            &s.app,
+            &format!("/oauth2/initiate/{}", s.rp.client_id),
+            &cookie,
+        )
+        .await;
         assert_eq!(res.status(), StatusCode::FOUND);
         let location = res.headers()["location"].to_str().unwrap();
         assert!(
@@ -1088,20 +1075,43 @@ async fn the_jumpcloud_tile_lands_in_the_default_application() {
         );
         let hint = param(&pairs, "login_hint").unwrap();
         assert_eq!(hint, "jane@acme.test");
-        // The application starts a code flow with the hint: answered from the session.
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&authorize_path(&s.rp, &[("login_hint", &hint)])))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        // The application starts a code flow with the hint. The session was made from an
+        // unsolicited response, which may be someone else's (login CSRF): the user confirms
+        // it first, once, on idgate's own page.
+        let path = authorize_path(&s.rp, &[("login_hint", &hint)]);
+        let res = get_with_cookie(&s.app, &path, &cookie).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["x-frame-options"], "DENY");
+        let page = res.text().await.unwrap();
+        assert!(page.contains("Continue to Wiki?"), "{page}");
+        assert!(page.contains("Continue as jane@acme.test"), "{page}");
+        let (code, _) = authorize_error(&s, &format!("{path}&prompt=none"), Some(&cookie)).await;
+        assert_eq!(code, "interaction_required");
+        let body = format!(
+            "{}&confirm=yes",
+            path.trim_start_matches("/oauth2/authorize?")
+        );
+        let confirm = |origin: String| {
+            s.app
+                .client
+                .post(s.app.url("/oauth2/authorize"))
+                .header("cookie", &cookie)
+                .header("origin", origin)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+        };
+        // Another site's post does not confirm.
+        let res = confirm("https://evil.example".to_owned()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the question again");
+        let res = confirm(s.app.address.clone()).await.unwrap();
         let code = code_of(&s, &res);
         let (status, tokens) = exchange(&s, &code).await;
         assert_eq!(status, StatusCode::OK);
         let claims = verified_id_token(&s.app, tokens["id_token"].as_str().unwrap()).await;
         assert_eq!(claims["email"], "jane@acme.test");
+        // Confirmed once: the next authorization is answered at once.
+        code_of(&s, &get_with_cookie(&s.app, &path, &cookie).await);
     }
 }
 
@@ -1114,27 +1124,13 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_the_application() {
         let id_token = tokens["id_token"].as_str().unwrap();
 
         // Without a hint: idgate asks first.
-        let res = s
-            .app
-            .client
-            .get(s.app.url("/oauth2/logout"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = get_with_cookie(&s.app, "/oauth2/logout", &cookie).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert!(res.text().await.unwrap().contains("Sign out?"));
         // An unregistered return address: a page.
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&format!(
+        let res = get_with_cookie(&s.app, &format!(
                 "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F"
-            )))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+            ), &cookie).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert!(res.text().await.unwrap().contains("not registered"));
         // A forged hint: a page.
@@ -1145,16 +1141,9 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_the_application() {
             .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&format!(
+        let res = get_with_cookie(&s.app, &format!(
                 "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fapp.example.test%2Fbye&state=bye-1"
-            )))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+            ), &cookie).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(
             res.headers()["location"],
@@ -1174,16 +1163,9 @@ async fn rp_initiated_logout_goes_through_the_idps_single_logout_and_back() {
         let (cookie, code) = signed_in(&s).await;
         let (_, tokens) = exchange(&s, &code).await;
         let id_token = tokens["id_token"].as_str().unwrap();
-        let res = s
-            .app
-            .client
-            .get(s.app.url(&format!(
+        let res = get_with_cookie(&s.app, &format!(
                 "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fapp.example.test%2Fbye&state=bye-2"
-            )))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+            ), &cookie).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let location = res.headers()["location"].to_str().unwrap();
         assert!(

@@ -29,6 +29,7 @@ async fn signed_in(app: &TestApp, scim: &Scim<'_>, user_id: &str) -> String {
                     name_id: None,
                     session_index: None,
                     authn_instant: None,
+                    needs_confirmation: false,
                     expires_at: now_millis() + 3_600_000,
                 },
             )
