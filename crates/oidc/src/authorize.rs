@@ -84,15 +84,7 @@ impl Back {
 struct Request {
     app: App,
     back: Back,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    force_login: bool,
-    prompt_none: bool,
-    max_age: Option<i64>,
-    organization: Option<NodeId>,
-    connection: Option<SsoId>,
-    login_hint: Option<String>,
+    asked: Validated,
 }
 
 pub async fn get(
@@ -333,7 +325,7 @@ fn validate(params: &Params, app: &App) -> Result<Validated, Refusal> {
     })
 }
 
-/// What [`validate`] found.
+/// What the application asked for, as [`validate`] read it.
 struct Validated {
     scope: String,
     nonce: Option<String>,
@@ -362,23 +354,11 @@ async fn authorize(
         state: params.get("state").map(str::to_owned),
         issuer: crate::issuer(base).to_owned(),
     };
-    let v = match validate(&params, &app) {
-        Ok(v) => v,
+    let asked = match validate(&params, &app) {
+        Ok(asked) => asked,
         Err((code, text)) => return back.error(code, &text),
     };
-    let request = Request {
-        app,
-        back,
-        scope: v.scope,
-        nonce: v.nonce,
-        code_challenge: v.code_challenge,
-        force_login: v.force_login,
-        prompt_none: v.prompt_none,
-        max_age: v.max_age,
-        organization: v.organization,
-        connection: v.connection,
-        login_hint: v.login_hint,
-    };
+    let request = Request { app, back, asked };
     let session = match idgate_saml::session::current(req, store).await {
         Ok(session) => session.map(|(s, _)| s),
         Err(unavailable) => return unavailable,
@@ -386,7 +366,7 @@ async fn authorize(
     if let Some(session) = session.filter(|s| fits(&request, s)) {
         return from_session(store, &request, &params, &session, confirmed).await;
     }
-    if request.prompt_none {
+    if request.asked.prompt_none {
         return request
             .back
             .error("login_required", "the user is not signed in");
@@ -397,7 +377,7 @@ async fn authorize(
             return ask_email(
                 &request.app,
                 &params,
-                request.login_hint.as_deref(),
+                request.asked.login_hint.as_deref(),
                 message.as_deref(),
             );
         }
@@ -417,14 +397,14 @@ async fn authorize(
     let authorization = Authorization {
         client_id: request.app.client_id.clone(),
         redirect_uri: request.back.redirect_uri.clone(),
-        scope: request.scope.clone(),
+        scope: request.asked.scope.clone(),
         state: request.back.state.clone(),
-        nonce: request.nonce.clone(),
-        code_challenge: request.code_challenge.clone(),
+        nonce: request.asked.nonce.clone(),
+        code_challenge: request.asked.code_challenge.clone(),
         node_id: method.node_id,
         sso_id: method.sso_id,
-        max_age: request.max_age,
-        force_login: request.force_login,
+        max_age: request.asked.max_age,
+        force_login: request.asked.force_login,
         created_at: now_millis(),
     };
     let expires = now_millis() + crate::AUTHORIZATION_SECONDS * 1000;
@@ -444,7 +424,7 @@ async fn authorize(
             relay: Some(format!("/oauth2/resume/{}", id.token)),
             relay_in_database_only: true,
             // With max_age too: idgate cannot tell how old the IdP's own session is.
-            force_authn: request.force_login || request.max_age.is_some(),
+            force_authn: request.asked.force_login || request.asked.max_age.is_some(),
         },
     )
     .await
@@ -461,7 +441,7 @@ async fn from_session(
     // A session made from an unsolicited response may be someone else's (login CSRF): the
     // user says it is theirs before the application learns who it is, once.
     if session.needs_confirmation {
-        if request.prompt_none {
+        if request.asked.prompt_none {
             return request
                 .back
                 .error("interaction_required", "the user must confirm the sign-in");
@@ -483,24 +463,26 @@ async fn from_session(
 
 /// Whether the browser's session answers the request without a new sign-in.
 fn fits(request: &Request, session: &Session) -> bool {
-    if request.force_login || !request.app.grants(session.node_id) {
+    if request.asked.force_login || !request.app.grants(session.node_id) {
         return false;
     }
-    if let Some(max_age) = request.max_age
+    if let Some(max_age) = request.asked.max_age
         && now_millis() - session.auth_time() > max_age.saturating_mul(1000)
     {
         return false;
     }
     if request
+        .asked
         .organization
         .is_some_and(|node| node != session.node_id)
         || request
+            .asked
             .connection
             .is_some_and(|sso| Some(sso) != session.sso_id)
     {
         return false;
     }
-    match &request.login_hint {
+    match &request.asked.login_hint {
         None => true,
         Some(hint) => {
             let hinted = IdentityKey::of(hint);
@@ -521,9 +503,9 @@ enum Picked {
 /// The SSO method the request leads to.
 async fn pick(request: &Request, store: &Store) -> Result<Picked, StorageError> {
     let (organization, connection, hint) = (
-        request.organization,
-        request.connection,
-        request.login_hint.clone(),
+        request.asked.organization,
+        request.asked.connection,
+        request.asked.login_hint.clone(),
     );
     store
         .run(move |c| pick_in(c, organization, connection, hint.as_deref()))
@@ -674,9 +656,9 @@ async fn issue_code(
         grant_id: uuid::Uuid::new_v4().simple().to_string(),
         client_id: request.app.client_id.clone(),
         redirect_uri: request.back.redirect_uri.clone(),
-        scope: request.scope.clone(),
-        nonce: request.nonce.clone(),
-        code_challenge: request.code_challenge.clone(),
+        scope: request.asked.scope.clone(),
+        nonce: request.asked.nonce.clone(),
+        code_challenge: request.asked.code_challenge.clone(),
         user_id: session.user_id.clone(),
         node_id: session.node_id,
         sso_id: sso,
@@ -766,20 +748,22 @@ pub async fn resume(
             state: authz.state,
             issuer: crate::issuer(&base).to_owned(),
         },
-        scope: authz.scope,
-        nonce: authz.nonce,
-        code_challenge: authz.code_challenge,
-        force_login: authz.force_login,
-        prompt_none: false,
-        max_age: authz.max_age,
-        organization: Some(authz.node_id),
-        connection: Some(authz.sso_id),
-        login_hint: None,
+        asked: Validated {
+            scope: authz.scope,
+            nonce: authz.nonce,
+            code_challenge: authz.code_challenge,
+            force_login: authz.force_login,
+            prompt_none: false,
+            max_age: authz.max_age,
+            organization: Some(authz.node_id),
+            connection: Some(authz.sso_id),
+            login_hint: None,
+        },
         app,
     };
     // A fresh sign-in was asked for (prompt=login, max_age): the IdP must have authenticated
     // the user after the request, not answered from an older session of its own.
-    if (request.force_login || request.max_age.is_some())
+    if (request.asked.force_login || request.asked.max_age.is_some())
         && session.auth_time() < authz_created - CLOCK_SLACK_MILLIS
     {
         return request.back.error(
