@@ -22,6 +22,7 @@ pub mod events;
 pub mod links;
 pub mod nodes;
 pub mod oidc;
+pub mod outbox;
 pub mod predicate;
 pub mod saml_state;
 pub mod scim;

@@ -299,6 +299,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_sequences (node_id) {
+        node_id -> BigInt,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (node_id, seq) {
+        node_id -> BigInt,
+        seq -> BigInt,
+        kind -> Text,
+        subject_id -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(admin_sessions -> admins (admin_id));
 diesel::joinable!(sso_methods -> nodes (node_id));
 diesel::joinable!(sso_domains -> sso_methods (sso_id));
@@ -340,4 +358,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_codes,
     oidc_tokens,
     oidc_logouts,
+    outbox_sequences,
+    outbox,
 );

@@ -160,30 +160,34 @@ pub fn insert(
     fields: &UserFields,
     provenance: Provenance,
 ) -> Result<User, StorageError> {
-    let id = UserId::generate();
-    let now = now_millis();
-    diesel::insert_into(users::table)
-        .values((
-            users::id.eq(id.as_str()),
-            users::node_id.eq(node_id.get()),
-            users::user_name.eq(&fields.user_name),
-            users::user_name_key.eq(IdentityKey::of(&fields.user_name).as_str()),
-            users::external_id.eq(&fields.external_id),
-            users::email.eq(&fields.email),
-            users::email_key.eq(email_key(fields)),
-            users::given_name.eq(&fields.given_name),
-            users::family_name.eq(&fields.family_name),
-            users::display_name.eq(&fields.display_name),
-            users::attributes.eq(&fields.attributes),
-            users::status.eq(status_of(fields.active)),
-            users::provenance.eq(provenance.as_str()),
-            users::scim_visible.eq(true),
-            users::version.eq(1_i64),
-            users::created_at.eq(now),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "user" })
+    crate::transaction(conn, |conn| {
+        let id = UserId::generate();
+        let now = now_millis();
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(id.as_str()),
+                users::node_id.eq(node_id.get()),
+                users::user_name.eq(&fields.user_name),
+                users::user_name_key.eq(IdentityKey::of(&fields.user_name).as_str()),
+                users::external_id.eq(&fields.external_id),
+                users::email.eq(&fields.email),
+                users::email_key.eq(email_key(fields)),
+                users::given_name.eq(&fields.given_name),
+                users::family_name.eq(&fields.family_name),
+                users::display_name.eq(&fields.display_name),
+                users::attributes.eq(&fields.attributes),
+                users::status.eq(status_of(fields.active)),
+                users::provenance.eq(provenance.as_str()),
+                users::scim_visible.eq(true),
+                users::version.eq(1_i64),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let user = get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "user" })?;
+        crate::outbox::user_changed(conn, None, &user)?;
+        Ok(user)
+    })
 }
 
 /// A user of this node by id (SCIM-visible or not).
@@ -249,6 +253,21 @@ pub fn update(
     expected_version: Option<i64>,
     fields: &UserFields,
 ) -> Result<User, StorageError> {
+    crate::transaction(conn, |conn| {
+        let before = get(conn, node_id, id)?;
+        let after = write_fields(conn, node_id, id, expected_version, fields)?;
+        crate::outbox::user_changed(conn, before.as_ref(), &after)?;
+        Ok(after)
+    })
+}
+
+fn write_fields(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &UserId,
+    expected_version: Option<i64>,
+    fields: &UserFields,
+) -> Result<User, StorageError> {
     let mut target = diesel::update(users::table)
         .filter(users::id.eq(id.as_str()))
         .filter(users::node_id.eq(node_id.get()))
@@ -291,6 +310,23 @@ pub fn set_status(
     status: UserStatus,
     scim_visible: bool,
 ) -> Result<(), StorageError> {
+    crate::transaction(conn, |conn| {
+        let before = get(conn, node_id, id)?;
+        write_status(conn, node_id, id, status, scim_visible)?;
+        if let Some(after) = get(conn, node_id, id)? {
+            crate::outbox::user_changed(conn, before.as_ref(), &after)?;
+        }
+        Ok(())
+    })
+}
+
+fn write_status(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &UserId,
+    status: UserStatus,
+    scim_visible: bool,
+) -> Result<(), StorageError> {
     let changed = diesel::update(users::table)
         .filter(users::id.eq(id.as_str()))
         .filter(users::node_id.eq(node_id.get()))
@@ -310,10 +346,26 @@ pub fn set_status(
     Ok(())
 }
 
-/// Sets the status an administrator chooses, in one statement, leaving SCIM visibility alone:
+/// Sets the status an administrator chooses, in one statement (with its outbox event), leaving SCIM visibility alone:
 /// unlocking applies only to a user a SCIM client can see (one the client deleted stays locked
 /// until it provisions the user again). Returns whether the user was changed.
 pub fn set_admin_status(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &UserId,
+    status: UserStatus,
+) -> Result<bool, StorageError> {
+    crate::transaction(conn, |conn| {
+        let before = get(conn, node_id, id)?;
+        let changed = write_admin_status(conn, node_id, id, status)?;
+        if changed && let Some(after) = get(conn, node_id, id)? {
+            crate::outbox::user_changed(conn, before.as_ref(), &after)?;
+        }
+        Ok(changed)
+    })
+}
+
+fn write_admin_status(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &UserId,
