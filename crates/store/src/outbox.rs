@@ -6,8 +6,12 @@
 //!
 //! Event kinds: `user.created`, `user.updated`, `user.locked` (deprovisioned or locked by an
 //! administrator), `user.unlocked`, `user.deleted` (a SCIM client deleted it: locked and hidden
-//! from SCIM), `user.restored` (provisioned again after a delete). The payload is the resource
-//! as the management API returns it ([`user_resource`]).
+//! from SCIM), `user.restored` (provisioned again after a delete); `team.approved`,
+//! `team.renamed` (a rename approved), `team.deleted` (of an approved team); `membership.added`
+//! and `membership.removed` (of approved teams). Teams awaiting approval are invisible to
+//! applications: they make no event until approved. The payload is the resource as the
+//! management API returns it ([`user_resource`], [`team_resource`]; a membership event carries
+//! the team and the user's id).
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -15,8 +19,9 @@ use serde_json::{Value, json};
 use diesel::sql_types::BigInt;
 
 use crate::schema::outbox;
+use crate::teams::{Team, TeamStatus};
 use crate::users::{User, UserStatus};
-use crate::{DbConnection, NodeId, StorageError, now_millis};
+use crate::{DbConnection, NodeId, StorageError, UserId, now_millis};
 
 /// One event of a node's outbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +184,49 @@ pub fn user_changed(
         after.id.as_str(),
         &user_resource(after),
     )?;
+    Ok(())
+}
+
+/// A team as the management API returns it: under the name applications know it by (its
+/// approved name). `None` for a team awaiting its first approval.
+pub fn team_resource(team: &Team) -> Option<Value> {
+    let name = team.approved_name.as_deref()?;
+    (team.status == TeamStatus::Approved).then(|| {
+        json!({
+            "id": team.id.as_str(),
+            "node_id": team.node_id.to_string(),
+            "name": name,
+            "external_id": team.external_id,
+            "created": rfc3339(team.created_at),
+            "updated": rfc3339(team.updated_at),
+        })
+    })
+}
+
+/// Appends `kind` (`team.approved`, `team.renamed`, `team.deleted`) for an approved team;
+/// nothing for a team applications cannot see.
+pub fn team_changed(conn: &mut DbConnection, kind: &str, team: &Team) -> Result<(), StorageError> {
+    if let Some(resource) = team_resource(team) {
+        append(conn, team.node_id, kind, team.id.as_str(), &resource)?;
+    }
+    Ok(())
+}
+
+/// Appends `kind` (`membership.added`, `membership.removed`) for each of `users` in an
+/// approved team; nothing for a team applications cannot see.
+pub fn memberships_changed(
+    conn: &mut DbConnection,
+    kind: &str,
+    team: &Team,
+    users: &[UserId],
+) -> Result<(), StorageError> {
+    let Some(resource) = team_resource(team) else {
+        return Ok(());
+    };
+    for user in users {
+        let payload = json!({ "team": resource, "user_id": user.as_str() });
+        append(conn, team.node_id, kind, user.as_str(), &payload)?;
+    }
     Ok(())
 }
 

@@ -108,24 +108,28 @@ pub fn insert(
     status: TeamStatus,
     provenance: &str,
 ) -> Result<Team, StorageError> {
-    let id = TeamId::generate();
-    let now = now_millis();
-    diesel::insert_into(teams::table)
-        .values((
-            teams::id.eq(id.as_str()),
-            teams::node_id.eq(node_id.get()),
-            teams::display_name.eq(display_name),
-            teams::display_name_key.eq(IdentityKey::of(display_name).into_string()),
-            teams::external_id.eq(external_id),
-            teams::status.eq(status.as_str()),
-            teams::provenance.eq(provenance),
-            teams::version.eq(1_i64),
-            teams::created_at.eq(now),
-            teams::updated_at.eq(now),
-            teams::approved_name.eq((status == TeamStatus::Approved).then_some(display_name)),
-        ))
-        .execute(conn)?;
-    get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "team" })
+    crate::transaction(conn, |conn| {
+        let id = TeamId::generate();
+        let now = now_millis();
+        diesel::insert_into(teams::table)
+            .values((
+                teams::id.eq(id.as_str()),
+                teams::node_id.eq(node_id.get()),
+                teams::display_name.eq(display_name),
+                teams::display_name_key.eq(IdentityKey::of(display_name).into_string()),
+                teams::external_id.eq(external_id),
+                teams::status.eq(status.as_str()),
+                teams::provenance.eq(provenance),
+                teams::version.eq(1_i64),
+                teams::created_at.eq(now),
+                teams::updated_at.eq(now),
+                teams::approved_name.eq((status == TeamStatus::Approved).then_some(display_name)),
+            ))
+            .execute(conn)?;
+        let team = get(conn, node_id, &id)?.ok_or(StorageError::NotFound { what: "team" })?;
+        crate::outbox::team_changed(conn, "team.approved", &team)?;
+        Ok(team)
+    })
 }
 
 pub fn get(
@@ -227,6 +231,28 @@ pub fn set_status(
     id: &TeamId,
     status: TeamStatus,
 ) -> Result<(), StorageError> {
+    crate::transaction(conn, |conn| {
+        let before = get(conn, node_id, id)?;
+        write_set_status(conn, node_id, id, status)?;
+        match (before, get(conn, node_id, id)?) {
+            (Some(b), Some(after)) if b.status != TeamStatus::Approved => {
+                approved_now(conn, &after)
+            }
+            // Back in the approval queue: applications no longer see it.
+            (Some(b), Some(_)) if status == TeamStatus::Pending => {
+                crate::outbox::team_changed(conn, "team.deleted", &b)
+            }
+            _ => Ok(()),
+        }
+    })
+}
+
+fn write_set_status(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    status: TeamStatus,
+) -> Result<(), StorageError> {
     let target = diesel::update(teams::table)
         .filter(teams::id.eq(id.as_str()))
         .filter(teams::node_id.eq(node_id.get()));
@@ -252,9 +278,36 @@ pub fn set_status(
     Ok(())
 }
 
-/// Approves a team that awaits approval under `name`, in one statement; `false` when it does
-/// not (any more): decided already, or renamed since the admin saw it.
+/// What applications learn when a team is approved: the team, then its members (added while
+/// it waited, invisible until now).
+fn approved_now(conn: &mut DbConnection, team: &Team) -> Result<(), StorageError> {
+    crate::outbox::team_changed(conn, "team.approved", team)?;
+    let members: Vec<UserId> = visible_members(conn, &team.id)?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    crate::outbox::memberships_changed(conn, "membership.added", team, &members)
+}
+
+/// Approves a team that awaits approval under `name`, in one statement (with its outbox
+/// event); `false` when it does not (any more): decided already, or renamed since the admin saw
+/// it.
 pub fn approve_pending(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    name: &str,
+) -> Result<bool, StorageError> {
+    crate::transaction(conn, |conn| {
+        let approved = write_approve_pending(conn, node_id, id, name)?;
+        if approved && let Some(team) = get(conn, node_id, id)? {
+            approved_now(conn, &team)?;
+        }
+        Ok(approved)
+    })
+}
+
+fn write_approve_pending(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &TeamId,
@@ -291,9 +344,25 @@ pub fn delete_pending(
     Ok(removed == 1)
 }
 
-/// Approves the rename of an approved team to `name` (its name now), in one statement: from
-/// now on applications see that name. `false` when no such rename awaits (any more).
+/// Approves the rename of an approved team to `name` (its name now), in one statement (with
+/// its outbox event): from now on applications see that name. `false` when no such rename
+/// awaits (any more).
 pub fn approve_rename(
+    conn: &mut DbConnection,
+    node_id: NodeId,
+    id: &TeamId,
+    name: &str,
+) -> Result<bool, StorageError> {
+    crate::transaction(conn, |conn| {
+        let renamed = write_approve_rename(conn, node_id, id, name)?;
+        if renamed && let Some(team) = get(conn, node_id, id)? {
+            crate::outbox::team_changed(conn, "team.renamed", &team)?;
+        }
+        Ok(renamed)
+    })
+}
+
+fn write_approve_rename(
     conn: &mut DbConnection,
     node_id: NodeId,
     id: &TeamId,
@@ -359,8 +428,19 @@ pub fn approved_names(
     Ok(names.into_iter().flatten().collect())
 }
 
-/// Deletes a team; its members stay.
+/// Deletes a team; its members stay (an approved team's `team.deleted` is appended).
 pub fn delete(conn: &mut DbConnection, node_id: NodeId, id: &TeamId) -> Result<(), StorageError> {
+    crate::transaction(conn, |conn| {
+        let before = get(conn, node_id, id)?;
+        write_delete(conn, node_id, id)?;
+        match before {
+            Some(team) => crate::outbox::team_changed(conn, "team.deleted", &team),
+            None => Ok(()),
+        }
+    })
+}
+
+fn write_delete(conn: &mut DbConnection, node_id: NodeId, id: &TeamId) -> Result<(), StorageError> {
     let changed = diesel::delete(teams::table)
         .filter(teams::id.eq(id.as_str()))
         .filter(teams::node_id.eq(node_id.get()))
@@ -385,24 +465,34 @@ pub fn add_members(
     let mut members: Vec<&UserId> = members.iter().collect();
     members.sort();
     members.dedup();
-    let now = now_millis();
-    let mut added = 0;
-    for user in members {
-        // Written once for both backends: INSERT … SELECT guards the node, ON CONFLICT makes a
-        // repeated add a no-op without reading the member list.
-        added += diesel::sql_query(
-            "INSERT INTO memberships (team_id, user_id, created_at) \
+    crate::transaction(conn, |conn| {
+        let now = now_millis();
+        let mut added = Vec::new();
+        for user in members {
+            // Written once for both backends: INSERT … SELECT guards the node, ON CONFLICT makes a
+            // repeated add a no-op without reading the member list.
+            let inserted = diesel::sql_query(
+                "INSERT INTO memberships (team_id, user_id, created_at) \
              SELECT $1, id, $2 FROM users WHERE id = $3 AND node_id = $4 AND scim_visible = $5 \
              ON CONFLICT (team_id, user_id) DO NOTHING",
-        )
-        .bind::<Text, _>(team.as_str())
-        .bind::<BigInt, _>(now)
-        .bind::<Text, _>(user.as_str())
-        .bind::<BigInt, _>(node_id.get())
-        .bind::<Bool, _>(true)
-        .execute(conn)?;
-    }
-    Ok(added)
+            )
+            .bind::<Text, _>(team.as_str())
+            .bind::<BigInt, _>(now)
+            .bind::<Text, _>(user.as_str())
+            .bind::<BigInt, _>(node_id.get())
+            .bind::<Bool, _>(true)
+            .execute(conn)?;
+            if inserted == 1 {
+                added.push(user.clone());
+            }
+        }
+        if !added.is_empty()
+            && let Some(team) = get(conn, node_id, team)?
+        {
+            crate::outbox::memberships_changed(conn, "membership.added", &team, &added)?;
+        }
+        Ok(added.len())
+    })
 }
 
 /// Removes these members (absent ones are ignored). Returns how many were removed.
@@ -412,18 +502,51 @@ pub fn remove_members(
     members: &[UserId],
 ) -> Result<usize, StorageError> {
     let ids: Vec<&str> = members.iter().map(UserId::as_str).collect();
-    Ok(diesel::delete(memberships::table)
-        .filter(memberships::team_id.eq(team.as_str()))
-        .filter(memberships::user_id.eq_any(ids))
-        .execute(conn)?)
+    crate::transaction(conn, |conn| {
+        let present: Vec<String> = memberships::table
+            .filter(memberships::team_id.eq(team.as_str()))
+            .filter(memberships::user_id.eq_any(&ids))
+            .select(memberships::user_id)
+            .load(conn)?;
+        let removed = diesel::delete(memberships::table)
+            .filter(memberships::team_id.eq(team.as_str()))
+            .filter(memberships::user_id.eq_any(&ids))
+            .execute(conn)?;
+        removed_members(conn, team, present)?;
+        Ok(removed)
+    })
+}
+
+/// `membership.removed` for each user removed from an approved team.
+fn removed_members(
+    conn: &mut DbConnection,
+    team: &TeamId,
+    removed: Vec<String>,
+) -> Result<(), StorageError> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    if let Some(team) = get_any(conn, team)? {
+        let users: Vec<UserId> = removed.into_iter().map(UserId::from_db).collect();
+        crate::outbox::memberships_changed(conn, "membership.removed", &team, &users)?;
+    }
+    Ok(())
 }
 
 /// Removes every member (deleted users' memberships too: a replaced member list says who the
 /// members are).
 pub fn clear_members(conn: &mut DbConnection, team: &TeamId) -> Result<usize, StorageError> {
-    Ok(diesel::delete(memberships::table)
-        .filter(memberships::team_id.eq(team.as_str()))
-        .execute(conn)?)
+    crate::transaction(conn, |conn| {
+        let present: Vec<String> = memberships::table
+            .filter(memberships::team_id.eq(team.as_str()))
+            .select(memberships::user_id)
+            .load(conn)?;
+        let removed = diesel::delete(memberships::table)
+            .filter(memberships::team_id.eq(team.as_str()))
+            .execute(conn)?;
+        removed_members(conn, team, present)?;
+        Ok(removed)
+    })
 }
 
 /// A member as a group lists it.

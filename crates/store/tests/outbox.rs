@@ -165,3 +165,70 @@ async fn concurrent_writers_never_share_a_number() {
         assert_eq!(seqs, (1..=16).collect::<Vec<i64>>());
     }
 }
+
+#[tokio::test]
+async fn teams_appear_to_applications_once_approved_with_their_memberships() {
+    use idgate_store::teams::{self, TeamStatus};
+    for db in TestDatabase::all() {
+        let store = open(&db);
+        let acme = node(&store, "acme").await;
+        let (user, team) = store
+            .run(move |c| {
+                let user =
+                    users::insert(c, acme, &fields("jane@acme.test", true), Provenance::Scim)?;
+                let member = std::slice::from_ref(&user.id);
+                // Pending: invisible, its memberships too.
+                let team =
+                    teams::insert(c, acme, "Engineering", None, TeamStatus::Pending, "scim")?;
+                teams::add_members(c, acme, &team.id, member)?;
+                teams::remove_members(c, &team.id, member)?;
+                assert!(teams::approve_pending(c, acme, &team.id, "Engineering")?);
+                teams::add_members(c, acme, &team.id, member)?;
+                // Adding again adds no one.
+                teams::add_members(c, acme, &team.id, member)?;
+                // Approved with a member already in it: the approval says so.
+                let other = teams::insert(c, acme, "Ops", None, TeamStatus::Pending, "scim")?;
+                teams::add_members(c, acme, &other.id, member)?;
+                assert!(teams::approve_pending(c, acme, &other.id, "Ops")?);
+                // A SCIM rename awaits approval: applications see nothing until it is approved.
+                teams::update(c, acme, &team.id, None, "Eng", None)?;
+                assert!(teams::approve_rename(c, acme, &team.id, "Eng")?);
+                teams::clear_members(c, &team.id)?;
+                teams::delete(c, acme, &team.id)?;
+                Ok((user, team))
+            })
+            .await
+            .unwrap();
+        let seen = events(&store, acme).await;
+        let kinds: Vec<&str> = seen.iter().map(|e| e.1.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "user.created",
+                "team.approved",
+                "membership.added",
+                "team.approved",
+                "membership.added",
+                "team.renamed",
+                "membership.removed",
+                "team.deleted"
+            ]
+        );
+        assert_eq!(
+            seen[2].2,
+            user.id.as_str(),
+            "a membership event is about the user"
+        );
+        assert_eq!(seen[1].2, team.id.as_str());
+        let all = store
+            .run(move |c| outbox::after(c, acme, 0, 100))
+            .await
+            .unwrap();
+        assert_eq!(all[1].payload["name"], "Engineering");
+        assert_eq!(all[2].payload["team"]["name"], "Engineering");
+        assert_eq!(all[2].payload["user_id"], user.id.as_str());
+        assert_eq!(all[4].payload["team"]["name"], "Ops");
+        assert_eq!(all[5].payload["name"], "Eng", "the approved rename");
+        assert_eq!(all[7].payload["name"], "Eng");
+    }
+}

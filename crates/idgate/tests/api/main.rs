@@ -23,6 +23,7 @@ mod scim;
 mod scim_clients;
 mod scim_deleted;
 mod scim_groups;
+mod scim_outbox;
 mod scim_parallel;
 mod sso_metadata;
 mod team_rename;
