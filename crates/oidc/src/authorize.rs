@@ -103,13 +103,7 @@ pub async fn post(
     base: web::Data<PublicBaseUrl>,
 ) -> HttpResponse {
     let params = Params::parse(&body);
-    // The confirmation form is idgate's own page: only a post from this origin confirms (the
-    // session cookie, SameSite=Lax, is not sent with another site's post either).
-    let confirmed = params.get("confirm") == Some("yes")
-        && req
-            .headers()
-            .get(actix_web::http::header::ORIGIN)
-            .is_none_or(|o| idgate_saml::session::same_origin_as(o.as_bytes(), &base));
+    let confirmed = params.confirmed_by_own_form(&req, &base);
     authorize(&req, params, confirmed, &store, &base).await
 }
 

@@ -8,7 +8,7 @@
 //! another site cannot sign people out with a link).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, LOCATION, ORIGIN};
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use idgate_store::apps::{self, ClientId};
@@ -37,12 +37,7 @@ pub async fn post(
     base: web::Data<PublicBaseUrl>,
 ) -> HttpResponse {
     let params = Params::parse(&body);
-    // The confirmation form is idgate's own page: only a post from this origin confirms.
-    let own_form = params.get("confirm") == Some("yes")
-        && req
-            .headers()
-            .get(ORIGIN)
-            .is_none_or(|o| idgate_saml::session::same_origin_as(o.as_bytes(), &base));
+    let own_form = params.confirmed_by_own_form(&req, &base);
     logout(&req, &params, own_form, &store, &base).await
 }
 

@@ -30,6 +30,21 @@ impl Params {
         params
     }
 
+    /// Whether these are the fields of one of idgate's own confirmation forms (`confirm=yes`),
+    /// posted from idgate's origin: another site's post does not confirm (nor does it carry the
+    /// session cookie, SameSite=Lax).
+    pub fn confirmed_by_own_form(
+        &self,
+        req: &actix_web::HttpRequest,
+        base: &idgate_store::PublicBaseUrl,
+    ) -> bool {
+        self.get("confirm") == Some("yes")
+            && req
+                .headers()
+                .get(actix_web::http::header::ORIGIN)
+                .is_none_or(|o| idgate_saml::session::same_origin_as(o.as_bytes(), base))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

@@ -403,24 +403,42 @@ pub async fn default_app(
     match result {
         Ok(()) => see_other(&format!("/console/sso/{sso_id}?done=saved#default-app")),
         Err(ActionError::Invalid(why) | ActionError::NotFound(why)) => {
-            let chrome = admin.chrome(None, Some(&format!("Not saved: {why}.")));
-            page(
+            refused(
                 &admin,
                 &store,
                 &config,
                 sso_id,
-                Shown {
-                    chrome,
-                    settings: None,
-                    pasted: "",
-                    entities: &[],
-                    status: StatusCode::BAD_REQUEST,
-                },
+                &format!("Not saved: {why}."),
             )
             .await
         }
         Err(err) => admin.failed(&err),
     }
+}
+
+/// The method's page again, with `alert` saying why nothing changed (400).
+async fn refused(
+    admin: &Admin,
+    store: &Store,
+    config: &Config,
+    sso_id: SsoId,
+    alert: &str,
+) -> HttpResponse {
+    let chrome = admin.chrome(None, Some(alert));
+    page(
+        admin,
+        store,
+        config,
+        sso_id,
+        Shown {
+            chrome,
+            settings: None,
+            pasted: "",
+            entities: &[],
+            status: StatusCode::BAD_REQUEST,
+        },
+    )
+    .await
 }
 
 pub async fn rotate(
@@ -451,22 +469,12 @@ pub async fn delete(
         return response;
     }
     if form.confirm.is_none() {
-        let chrome = admin.chrome(
-            None,
-            Some("Not deleted: tick the box to confirm that sign-in through this method stops."),
-        );
-        return page(
+        return refused(
             &admin,
             &store,
             &config,
             sso_id,
-            Shown {
-                chrome,
-                settings: None,
-                pasted: "",
-                entities: &[],
-                status: StatusCode::BAD_REQUEST,
-            },
+            "Not deleted: tick the box to confirm that sign-in through this method stops.",
         )
         .await;
     }
